@@ -39,8 +39,45 @@ def test_unknown_task_lists_supported_tasks() -> None:
         expert_for("no-such-task")
 
 
+def test_slider_keys_reach_every_target_in_few_presses() -> None:
+    from tracer1kit.envs.experts import SLIDER_KEYS, _slider_keys
+
+    deltas = dict(SLIDER_KEYS)
+    for start in range(-10, 11):
+        for target in range(-10, 11):
+            value, path = start, _slider_keys(start, target)
+            for key, after in path:
+                value = min(10, max(-10, value + deltas[key]))
+                assert value == after
+            assert value == target and len(path) <= 6
+
+
+def _results_page(criterion: str) -> Observation:
+    from tracer1kit.episodes import Element
+
+    flights = [("3h 20m", 400), ("1h 5m", 900), ("7h 0m", 120)]
+    elements, ref = [], 1
+    for duration, price in flights:
+        elements += [Element(ref, "div", classes="flight", width=140, height=80),
+                     Element(ref + 1, "div", duration, classes="time-duration", width=50, height=10),
+                     Element(ref + 2, "button", f"Book flight for ${price}", classes="flight-price", width=126, height=15)]
+        ref += 3
+    return Observation(f"Book the {criterion} one-way flight from: Anvik, AK to: MOT on 12/23/2016.",
+                       elements=tuple(elements), task="book-flight")
+
+
+@pytest.mark.parametrize("criterion,price,button", [("cheapest", 120, 9), ("shortest", 900, 6)])
+def test_book_flight_books_the_cheapest_or_shortest(criterion: str, price: int, button: int) -> None:
+    from tracer1kit.envs.experts import solve_book_flight
+
+    (step, ref), = solve_book_flight(_results_page(criterion))
+    assert step.done and ref == button
+    assert step.target == f"Book flight for ${price}" and f"${price}" in step.instruction
+
+
 CASES = [("login-user", 0), ("click-checkboxes", 1), ("email-inbox", 2), ("choose-date", 3),
-         ("social-media", 2), ("use-autocomplete", 0), ("click-tab-2", 4)]
+         ("social-media", 2), ("use-autocomplete", 0), ("click-tab-2", 4),
+         ("book-flight", 0), ("book-flight", 1), ("form-sequence", 0), ("form-sequence", 2)]
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,16 @@ def waited_last(obs: Observation) -> bool:
     return bool(obs.history) and obs.history[-1].step.action is ActionType.WAIT
 
 
+def _waits_in_a_row(obs: Observation) -> int:
+    """How many wait steps end the observation's history."""
+    count = 0
+    for item in reversed(obs.history):
+        if item.step.action is not ActionType.WAIT:
+            break
+        count += 1
+    return count
+
+
 # ---------------------------------------------------------------- step builders
 
 def click(obs: Observation, el: Element, what: str, done: bool = False) -> Planned:
@@ -110,6 +120,11 @@ def click(obs: Observation, el: Element, what: str, done: bool = False) -> Plann
 def type_into(obs: Observation, el: Element, text: str, what: str, done: bool = False) -> Planned:
     return (Step(ActionType.TYPE, target=target_words(obs, el), value=text,
                  instruction=f"type '{text}' into {what}", done=done), el.ref)
+
+
+def press(key: str, what: str) -> Planned:
+    """Press ``key`` (a key name of the env, e.g. ``ArrowRight``) on whatever has the focus."""
+    return Step(ActionType.PRESS, value=key, instruction=f"press {key} {what}"), None
 
 
 def wait(what: str) -> Planned:
@@ -351,6 +366,120 @@ def solve_search_engine(obs: Observation) -> list[Planned]:
     return [click(obs, result, f"the search result '{result.text.strip()}'", done=True)]
 
 
+def _airport_chosen(value: str, wanted: str) -> bool:
+    """Whether a From/To field holds an airport picked from its menu ("Minot, ND (MOT)") naming ``wanted``."""
+    return wanted in value and value != wanted and re.search(r"\([A-Z]{3}\)$", value) is not None
+
+
+def _airport_rank(text: str, wanted: str) -> int:
+    """How exactly a menu entry names ``wanted``: 0 its code or city, 1 only contains it."""
+    return 0 if text.endswith(f"({wanted})") or text.startswith(f"{wanted} (") else 1
+
+
+def _book_flight_fields(obs: Observation, fields: Sequence[tuple[Element, str, str]]) -> tuple[list[Planned], bool]:
+    """Steps filling the From/To autocomplete fields; whether all of them end up filled."""
+    steps: list[Planned] = []
+    for box, wanted, what in fields:
+        if _airport_chosen(box.value, wanted):
+            continue
+        options = [e for e in _menu_items(obs) if visible(e) and wanted in e.text.strip()] if box.value == wanted else []
+        if options:
+            option = min(options, key=lambda e: _airport_rank(e.text.strip(), wanted))
+            steps.append(click(obs, option, f"the suggestion '{option.text.strip()}'"))
+            continue
+        if box.value == wanted and not steps:  # typed, its menu not shown yet: give it up to 3 waits
+            waits = _waits_in_a_row(obs)
+            if waits >= 3:
+                raise ExpertError(f"book-flight: no suggestions for {wanted!r} after {waits} waits")
+            return [wait("the suggestions")], False
+        return steps + [type_into(obs, box, wanted, what), wait("the suggestions")], False
+    return steps, True
+
+
+def _minutes(duration: str) -> int:
+    """Minutes of a flight duration written like ``5h 3m``."""
+    hours, minutes = _match(duration, r"(\d+)h (\d+)m").groups()
+    return int(hours) * 60 + int(minutes)
+
+
+def solve_book_flight(obs: Observation) -> list[Planned]:
+    found = _match(obs.instruction, r"Book the (cheapest|shortest) one-way flight from: (.+) to: (.+) on "
+                                    r"(\d\d)/(\d\d)/(\d{4})")
+    criterion, origin, destination = found.group(1, 2, 3)
+    month, day, year = (int(x) for x in found.group(4, 5, 6))
+    is_flight = lambda e: _has_class(e, "flight")  # noqa: E731
+    flights = [e for e in obs.elements if is_flight(e) and visible(e)]
+    if flights:
+        offers = []
+        for flight in flights:
+            parts = segment(obs, flight, is_flight)
+            book = find(obs, "Book flight button", lambda e: _has_class(e, "flight-price"), parts)
+            duration = find(obs, "flight duration", lambda e: _has_class(e, "time-duration"), parts).text.strip()
+            price = int(_match(book.text, r"\$(\d+)").group(1))
+            offers.append((price if criterion == "cheapest" else _minutes(duration), book, duration))
+        _, book, duration = min(offers, key=lambda offer: offer[0])
+        label = " ".join(book.text.split())
+        return [click(obs, book, f"the '{label}' button of the {criterion} flight ({duration})", done=True)]
+    steps, filled = _book_flight_fields(obs, ((by_id(obs, "flight-from"), origin, "the From field"),
+                                              (by_id(obs, "flight-to"), destination, "the To field")))
+    if not filled:
+        return steps
+    box = by_id(obs, "datepicker")
+    search = click(obs, by_text(obs, "Search", "button"), "the Search button")
+    if box.value == f"{month:02d}/{day:02d}/{year}":
+        return steps + [search]
+    picked = _pick_date(obs, box, month, day, year, "the Departure Date field")
+    day_cell = next((e for e in obs.elements if e.ref == picked[-1][1]), None)
+    return steps + picked + ([search] if day_cell is not None and _has_class(day_cell, "ui-state-default") else [])
+
+
+# jQuery UI slider keys: the arrows move it by its step (1), PageUp/PageDown by a fifth of its range.
+SLIDER_KEYS = (("PageUp", 4), ("PageDown", -4), ("ArrowRight", 1), ("ArrowLeft", -1))
+
+
+def _slider_keys(value: int, target: int, low: int = -10, high: int = 10) -> list[tuple[str, int]]:
+    """The fewest key presses taking a slider from ``value`` to ``target`` (values clamp to [low, high]),
+    as (key, value after the press)."""
+    came: dict[int, tuple[int, str] | None] = {value: None}
+    frontier = [value]
+    while target not in came and frontier:
+        nxt = []
+        for v in frontier:
+            for key, delta in SLIDER_KEYS:
+                w = min(high, max(low, v + delta))
+                if w not in came:
+                    came[w] = (v, key)
+                    nxt.append(w)
+        frontier = nxt
+    if target not in came:
+        raise ExpertError(f"slider value {target} is outside [{low}, {high}]")
+    path, v = [], target
+    while came[v] is not None:
+        prev, key = came[v]
+        path.append((key, v))
+        v = prev
+    return path[::-1]
+
+
+def solve_form_sequence(obs: Observation) -> list[Planned]:
+    found = _match(obs.instruction, r"Select (-?\d+) with the slider, click the ((\d)(?:st|nd|rd|th)) checkbox")
+    target, ordinal, rank = int(found.group(1)), found.group(2), found.group(3)
+    handle = find(obs, "slider handle", lambda e: _has_class(e, "ui-slider-handle"))
+    value = int(by_id(obs, "val").text.strip())
+    steps: list[Planned] = []
+    if value != target:
+        grab = click(obs, handle, "the slider handle")
+        last = obs.history[-1].step if obs.history else None
+        if last is None or not (last.action is ActionType.PRESS or last.key == grab[0].key):
+            steps.append(grab)
+        steps += [press(key, f"to move the slider to {after}") for key, after in _slider_keys(value, target)]
+    for box in find_all(obs, lambda e: e.tag == "input_checkbox"):
+        if (box.id == f"checkbox-{rank}") != _is_checked(box):
+            which = f"the {ordinal} checkbox" if box.id == f"checkbox-{rank}" else f"checkbox {box.id[-1]} to uncheck it"
+            steps.append(click(obs, box, which))
+    return steps + [click(obs, by_text(obs, "Submit", "button"), "the Submit button", done=True)]
+
+
 SOLVERS: dict[str, Solver] = {
     "click-test": solve_click_test,
     "click-button": solve_click_button,
@@ -371,6 +500,8 @@ SOLVERS: dict[str, Solver] = {
     "use-autocomplete": solve_use_autocomplete,
     "choose-date": solve_choose_date,
     "search-engine": solve_search_engine,
+    "book-flight": solve_book_flight,
+    "form-sequence": solve_form_sequence,
 }
 
 
