@@ -1,7 +1,8 @@
-"""Planner throughput for the tiny default on CPU: plans/s and tokens/s at K = 1, 5, 10, batched and not.
+"""Planner throughput on CPU: plans/s and tokens/s at K = 1, 5, 10, batched and not; load time and memory.
 
 Also prints the prompt length in tokens for a MiniWoB-like observation with 15 elements, with and without
-the screenshot. Usage: ``python benchmarks/bench_planner.py [--repeats 3] [--max-new-tokens 64]``.
+the screenshot (when the model sees). Usage:
+``python benchmarks/bench_planner.py [--model tiny|smollm2-135m|PATH] [--repeats 3] [--max-new-tokens 64]``.
 Tokens/s counts generated tokens (padding excluded); the untrained model rarely stops before
 ``max_new_tokens``, so a plan's time here is an upper bound for a trained model's short plans.
 """
@@ -9,6 +10,7 @@ Tokens/s counts generated tokens (padding excluded); the untrained model rarely 
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 import torch
@@ -58,17 +60,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--model", default="tiny", help="a model spec or checkpoint path")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    policy = load_policy("tiny")
+    start = time.perf_counter()
+    policy = load_policy(args.model)
+    print(f"{args.model}: loaded in {time.perf_counter() - start:.1f} s, "
+          f"{sum(p.numel() for p in policy.model.parameters()) / 1e6:.1f} M parameters, "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     obs = observation()
-    for use_image in (False, True):
+    for use_image in (False, True) if policy.supports_images else (False,):
         print(f"prompt tokens, 15 elements, image={use_image}: {prompt_tokens(policy, obs, 5, use_image)}")
     print(f"{'K':>3} {'batch':>5} {'plans/s':>8} {'tokens/s':>9}")
     for horizon in (1, 5, 10):
         for batch in (1, 8):
             plans, tokens = bench(policy, horizon, batch, args.max_new_tokens, args.repeats)
             print(f"{horizon:>3} {batch:>5} {plans:>8.2f} {tokens:>9.0f}")
+    print(f"peak RSS after generation {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ def test_expert_and_random_end_to_end(tmp_path):
     assert float(rows["expert"]["gui_success"]) == 1.0 and float(rows["expert"]["heldout_success"]) == 1.0
     assert float(rows["expert"]["offline_step_sr"]) == 1.0 and float(rows["expert"]["stage1_reward"]) > 0.95
     assert float(rows["random"]["gui_success"]) <= 0.34 and float(rows["random"]["offline_step_sr"]) < 0.5
+    assert float(rows["expert"]["offline_grounding_acc"]) == 1.0 and float(rows["expert"]["offline_stage1_reward"]) > 0.95
+    assert float(rows["random"]["offline_stage1_reward"]) < 0.6
     for name in ("results.csv", "results_by_seed.csv", "results.md", "report.html"):
         assert (report.parent / name).stat().st_size > 0
     html = report.read_text()

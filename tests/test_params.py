@@ -34,6 +34,8 @@ def test_every_shipped_params_file_loads():
     ("eval:\n  horizons: [0, 3]\n", ["eval.horizons", ">= 1"]),
     ("- just\n- a list\n", ["mapping of sections"]),
     ("planner: [unclosed\n", ["not valid YAML"]),
+    ("train:\n  sft:\n    lr_scheduler: cosin\n", ["train.sft.lr_scheduler", "'cosine'"]),
+    ("base: [a.yaml]\n", ["base", "file name of another params file"]),
 ])
 def test_bad_files_fail_with_file_key_and_rule(tmp_path, text, fragments):
     path = write(tmp_path, text)
@@ -57,3 +59,28 @@ def test_overrides_are_validated(tmp_path):
         load_params(path, {"reward.gamma": 2})
     with pytest.raises(ParamsError, match="planner.horizon"):
         with_overrides(Params(), {"planner.horizon": -1})
+
+
+def test_base_file_is_merged_key_by_key(tmp_path):
+    (tmp_path / "base.yaml").write_text("run:\n  name: base\nplanner:\n  horizon: 5\n  max_new_tokens: 99\n"
+                                        "eval:\n  training_seeds: [0]\n")
+    child = tmp_path / "sub" / "child.yaml"
+    child.parent.mkdir()
+    child.write_text("base: ../base.yaml\nplanner:\n  horizon: 2\neval:\n  training_seeds: [0, 1, 2]\n")
+    params = load_params(child)
+    assert (params.run.name, params.planner.horizon, params.planner.max_new_tokens) == ("base", 2, 99)
+    assert params.eval.training_seeds == [0, 1, 2]
+
+
+def test_base_chain_errors_name_the_file_and_the_fix(tmp_path):
+    missing = write(tmp_path, "base: gone.yaml\n")
+    with pytest.raises(ParamsError, match=r"p.yaml: base: .*gone.yaml: no such params file"):
+        load_params(missing)
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ParamsError, match="leads back to itself"):
+        load_params(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("base: a.yaml\nplanner:\n  horizn: 3\n")
+    (tmp_path / "a.yaml").write_text("planner:\n  horizon: 3\n")
+    with pytest.raises(ParamsError, match=r"c.yaml: planner.horizn: unknown key"):
+        load_params(tmp_path / "c.yaml")

@@ -32,3 +32,6 @@ def test_ablation_without_stage2_is_one_file():
     params = load_params(REPO / "params" / "ablation_no_stage2.yaml")
     assert {"stage1", "tracer1", "reactive"} <= set(params.eval.variants)
     assert len(params.eval.training_seeds) >= 3
+    quickstart = load_params(REPO / "params" / "quickstart.yaml")
+    assert params.train == quickstart.train and params.env == quickstart.env  # shares the quick start's trainings
+    assert load_params(REPO / "params" / "quickstart_3seeds.yaml").eval.training_seeds == [0, 1, 2]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tracer1kit.params import with_overrides
 from tracer1kit.runs import RunDir, read_jsonl
 from tracer1kit.training.common import TrainingInputError, final_dir
 from tracer1kit.training.pipeline import train
@@ -22,8 +23,11 @@ HERE = Path(__file__).resolve().parent
 
 def test_sft_stage1_stage2_train_log_and_chain(tmp_path):
     root = store_episodes(tmp_path / "episodes")
-    lines = train(tiny_params(), tmp_path / "run", episodes_root=root)
+    params = tiny_params(**{"train.sft.lr_scheduler": "cosine", "train.sft.warmup_ratio": 0.1})
+    lines = train(params, tmp_path / "run", episodes_root=root)
     run = RunDir(tmp_path / "run")
+    rates = [m["learning_rate"] for m in run.metrics("sft")]
+    assert max(rates) == pytest.approx(0.003, rel=0.1) and rates[0] < rates[6] and rates[-1] < 0.1 * max(rates)
     assert all("weights unchanged" not in line for line in lines), lines
     for stage in ("sft", "stage1", "stage2"):
         assert (final_dir(run, stage) / "model.safetensors").exists()
@@ -37,8 +41,11 @@ def test_sft_stage1_stage2_train_log_and_chain(tmp_path):
     assert "rewards/matched/mean" in stage2 and "rewards/executable/mean" in stage2
     samples = list(read_jsonl(run.root / "samples.jsonl"))
     assert {s["stage"] for s in samples} == {"stage1", "stage2"} and all("rewards" in s for s in samples)
-    again = train(tiny_params(), tmp_path / "run", episodes_root=root)
+    renamed = with_overrides(params, {"run.name": "other", "eval.training_seeds": [0, 1, 2]})
+    again = train(renamed, tmp_path / "run", episodes_root=root)
     assert all("skipped" in line for line in again[1:])
+    with pytest.raises(TrainingInputError, match=r"train.stage1.max_steps changed\): train into a new --run-dir"):
+        train(with_overrides(params, {"train.stage1.max_steps": 3}), tmp_path / "run", episodes_root=root)
 
 
 @pytest.mark.parametrize("overrides, fragment", [

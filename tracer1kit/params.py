@@ -142,6 +142,8 @@ class TrainStageParams(Section):
     enabled: bool = True
     max_steps: int = Field(default=40, ge=0)
     learning_rate: float = Field(default=1e-5, gt=0.0)
+    lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
+    warmup_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)
     weight_decay: float = Field(default=0.01, ge=0.0)
     max_grad_norm: float = Field(default=1.0, gt=0.0)
     per_device_batch_size: int = Field(default=8, ge=1)
@@ -250,19 +252,46 @@ def params_from_dict(data: dict[str, Any], source: str = "<dict>") -> Params:
 
 
 def load_params(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> Params:
-    """Load and validate a params YAML file; ``overrides`` are dotted keys (``{"planner.horizon": 1}``)."""
+    """Load and validate a params YAML file; ``overrides`` are dotted keys (``{"planner.horizon": 1}``).
+
+    A file may start from another with ``base: other.yaml`` (relative to its own folder): its sections are
+    merged key by key over the base's, lists and values replacing the base's.
+    """
     path = Path(path)
+    data = _read_params_file(path, ())
+    for dotted, value in (overrides or {}).items():
+        set_dotted(data, dotted, value)
+    return params_from_dict(data, str(path))
+
+
+def _read_params_file(path: Path, children: tuple[Path, ...]) -> dict[str, Any]:
+    """The mapping of one params file with its ``base`` chain merged in."""
+    named_by = f"{children[-1]}: base: " if children else ""
     if not path.exists():
-        raise ParamsError(f"{path}: no such params file (the shipped ones are in params/)")
+        raise ParamsError(f"{named_by}{path}: no such params file (the shipped ones are in params/)")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ParamsError(f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}")
-    for dotted, value in (overrides or {}).items():
-        set_dotted(data, dotted, value)
-    return params_from_dict(data, str(path))
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base.strip():
+        raise ParamsError(f"{path}: base: expected the file name of another params file (got {base!r})")
+    base_path = (path.parent / base).resolve()
+    if base_path in {c.resolve() for c in (*children, path)}:
+        raise ParamsError(f"{path}: base: {base} leads back to itself ({' → '.join(str(c) for c in (*children, path))})")
+    return _merged(_read_params_file(base_path, (*children, path)), data)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base``: mappings key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -145,3 +145,11 @@ class RunDir:
     def metrics(self, stage: str | None = None) -> list[dict[str, Any]]:
         rows = list(read_jsonl(self.metrics_path))
         return [r for r in rows if stage is None or r.get("stage") == stage]
+
+
+def changed_keys(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two nested mappings (missing on one side counts)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return [k for key in sorted(set(before) | set(after), key=str)
+                for k in changed_keys(before.get(key), after.get(key), f"{prefix}{key}.")]
+    return [] if before == after else [prefix.rstrip(".")]

@@ -20,9 +20,11 @@ from .online import gui_envs, gui_jobs, routed, run_jobs, summarize, tool_envs, 
 from .report import write_report
 from .variants import Evaluation, plan_evaluations, training_dir, trainings_needed
 
-TABLE_METRICS = ("gui_success", "heldout_success", "tool_answer_acc", "offline_step_sr", "forecast_agreement",
-                 "stage1_reward", "non_executable_rate")
+TABLE_METRICS = ("gui_success", "heldout_success", "tool_answer_acc", "offline_grounding_acc", "offline_step_sr",
+                 "offline_stage1_reward", "forecast_agreement", "stage1_reward", "non_executable_rate")
 ORDER = ("sft", "stage1", "stage2")
+KEY_EXCLUDES = {"run": {"name", "notebooks"},
+                "eval": {"variants", "horizons", "gammas", "repetition_weights", "training_seeds", "workers"}}
 
 
 def is_tool(task: str) -> bool:
@@ -135,10 +137,11 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
 
 
 def evaluation_key(ev: Evaluation, params: Params) -> str:
-    """Identifies an evaluation: what is evaluated and every param it depends on."""
+    """Identifies an evaluation: what is evaluated and every param it depends on (not the run's name, nor the
+    lists of variants, grid points, seeds and workers that only choose which evaluations run)."""
     trained = ev.training.params(params) if ev.training is not None else params
     return json.dumps([ev.variant, ev.grid, ev.grid_value, ev.seed, ev.checkpoint,
-                       trained.model_dump(mode="json", exclude={"run": {"notebooks"}})], sort_keys=True)
+                       trained.model_dump(mode="json", exclude=KEY_EXCLUDES)], sort_keys=True)
 
 
 def offline_protocol(params: Params) -> str:

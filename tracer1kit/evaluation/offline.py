@@ -3,7 +3,8 @@
 Per recorded step the planner forecasts K steps; step 1 is grounded on the recorded page (nothing is
 executed) and judged against the expert's executed step with the chosen protocol (type, grounding,
 text, step and episode success); the whole forecast is compared position by position with the
-reference trajectory (per-position agreement, consistent-prefix length).
+reference trajectory (per-position agreement, consistent-prefix length) and scored with the Stage-1 reward
+(what Stage 1 optimises, here on held-out states).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from ..data.examples import executed_step, observation_at, reference_plan
 from ..episodes import Episode, Feedback
 from ..metrics import consistent_prefix_length, evaluate_episodes, get_protocol, per_position_agreement, record_from_step
 from ..params import Params
+from ..rewards import trajectory_reward
 
 
 def offline_metrics(planner: Any, episodes: Sequence[Episode], params: Params, gui_agent: Any,
@@ -48,10 +50,12 @@ def offline_metrics(planner: Any, episodes: Sequence[Episode], params: Params, g
     judged = evaluate_episodes(pairs, protocol)
     agreement = per_position_agreement([o.plan for o in outputs], references, horizon=horizon)
     prefixes = [consistent_prefix_length(o.plan, r) for o, r in zip(outputs, references)]
+    stage1 = [trajectory_reward(o.plan, r, params.reward, text=o.raw_text).total for o, r in zip(outputs, references)]
     result = {
         "offline_type_acc": judged["type_accuracy"], "offline_grounding_acc": judged["grounding_accuracy"],
         "offline_step_sr": judged["step_success_rate"], "offline_episode_sr": judged["episode_success_rate"],
         "forecast_agreement": sum(agreement) / len(agreement), "forecast_prefix": sum(prefixes) / len(prefixes),
+        "offline_stage1_reward": sum(stage1) / len(stage1),
     }
     result.update({f"forecast_pos{k + 1}": v for k, v in enumerate(agreement)})
     return {k: v for k, v in result.items() if v is not None}

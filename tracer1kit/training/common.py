@@ -117,7 +117,7 @@ def trainer_kwargs(cfg: TrainStageParams, output_dir: Path, params: Params) -> d
         report_to="none", seed=params.run.seed, bf16=cfg.bf16,
         use_cpu=params.model.device == "cpu" or not torch.cuda.is_available(),
         remove_unused_columns=False, dataloader_num_workers=0, save_only_model=False,
-        lr_scheduler_type="constant", warmup_steps=0, disable_tqdm=False,
+        lr_scheduler_type=cfg.lr_scheduler, warmup_steps=round(cfg.warmup_ratio * cfg.max_steps), disable_tqdm=False,
     )
 
 

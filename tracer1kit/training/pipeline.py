@@ -8,7 +8,7 @@ from typing import Sequence
 from ..data.examples import examples_from_episodes, to_dataset
 from ..episodes import Episode, EpisodeStore
 from ..params import Params
-from ..runs import RunDir
+from ..runs import RunDir, changed_keys
 from .common import (STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from, final_dir,
                      log)
 
@@ -57,6 +57,26 @@ def init_source(params: Params, run: RunDir, stage: str, stages: Sequence[str]) 
     return params.model.spec
 
 
+# Keys that do not change what is trained: a run directory may be re-trained with other values of these.
+NOT_TRAINING = ("run.name", "run.notebooks", "eval.")
+
+
+def check_same_training(params: Params, run: RunDir) -> None:
+    """Refuse to add to a run directory whose finished stages were trained with other params (their final
+    models would be silently reused)."""
+    if not run.params_path.exists() or not any(final_dir(run, s).exists() for s in STAGES):
+        return
+    import yaml
+
+    before = yaml.safe_load(run.params_path.read_text(encoding="utf-8")) or {}
+    changed = [k for k in changed_keys(before, params.model_dump(mode="json")) if not k.startswith(NOT_TRAINING)]
+    if changed:
+        raise TrainingInputError(
+            f"{run.root} holds stages trained with other params ({', '.join(changed[:5])}"
+            f"{', …' if len(changed) > 5 else ''} changed): train into a new --run-dir, or delete "
+            f"{run.checkpoints_dir} to retrain there")
+
+
 def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *, resume: bool = False,
           episodes_root: Path | None = None) -> list[str]:
     """Train the requested stages in order into ``run_dir``; returns one summary line per stage.
@@ -74,6 +94,7 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
         if stage != "sft":
             check_group_size(stage, getattr(params.train, stage))
     run = RunDir.create(run_dir)
+    check_same_training(params, run)
     run.save_params(params)
     root = ensure_expert_data(params, run, episodes_root)
     episodes = expert_episodes(params, root, "train")
