@@ -8,7 +8,7 @@ import pytest
 
 from tracer1kit.evaluation import evaluate
 from tracer1kit.evaluation.report import aggregate, markdown_table
-from tracer1kit.evaluation.variants import plan_evaluations, trainings_needed
+from tracer1kit.evaluation.variants import plan_evaluations, same_sft, trainings_needed
 from tracer1kit.params import load_params, with_overrides
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +47,10 @@ def test_variants_and_grids_share_trainings():
     assert len(needed) == 4 * 3
     assert all(stages == {"sft", "stage1", "stage2"} for t, stages in needed.items()
                if ("train.stage1.enabled", False) not in t.overrides)
+    # Stage-2-only and the γ grid share the main training's SFT; reactive (K = 1) and other seeds do not
+    main = next(t for t in needed if not t.overrides and t.seed == 0)
+    twins = {t.overrides for t in needed if t is not main and same_sft(t, main)}
+    assert twins == {(("train.stage1.enabled", False),), (("reward.gamma", 1.0),)}
 
 
 def test_aggregate_gives_mean_and_std_over_seeds():
@@ -54,3 +58,17 @@ def test_aggregate_gives_mean_and_std_over_seeds():
     (agg,) = aggregate(rows)
     assert agg["seeds"] == 3 and agg["gui_success"] == pytest.approx(0.4) and agg["gui_success_std"] == pytest.approx(0.2)
     assert "0.400 ± 0.200" in markdown_table([agg], ["gui_success"])
+
+
+def test_stage2_only_reuses_the_main_sft_model(tmp_path):
+    from tracer1kit.evaluation import reuse_sft
+    from tracer1kit.evaluation.variants import Training, training_dir
+
+    main, s2only, reactive = Training((), 0), Training((("train.stage1.enabled", False),), 0), Training((("planner.horizon", 1),), 0)
+    model = training_dir(tmp_path, main) / "checkpoints" / "sft" / "final" / "model.safetensors"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"weights")
+    for training in (s2only, reactive):
+        reuse_sft(tmp_path, training, [main], training_dir(tmp_path, training))
+    assert (training_dir(tmp_path, s2only) / "checkpoints" / "sft" / "final" / "model.safetensors").read_bytes() == b"weights"
+    assert not (training_dir(tmp_path, reactive) / "checkpoints" / "sft" / "final").exists()

@@ -18,7 +18,7 @@ from ..params import Params
 from ..runs import RunDir, append_jsonl, read_jsonl
 from .online import gui_envs, gui_jobs, routed, run_jobs, summarize, tool_envs, tool_jobs, tool_use_summary
 from .report import write_report
-from .variants import Evaluation, plan_evaluations, training_dir, trainings_needed
+from .variants import Evaluation, Training, plan_evaluations, same_sft, training_dir, trainings_needed
 
 TABLE_METRICS = ("gui_success", "heldout_success", "tool_answer_acc", "offline_grounding_acc", "offline_step_sr",
                  "offline_stage1_reward", "forecast_agreement", "stage1_reward", "non_executable_rate")
@@ -74,9 +74,12 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     run.save_params(params)
     root = ensure_expert_data(params, run)
     evals = plan_evaluations(params)
+    trained: list[Training] = []
     for training, stages in trainings_needed(evals).items():
-        train(training.params(params), training_dir(run.root, training),
-              stages=[s for s in ORDER if s in stages], episodes_root=root)
+        target = training_dir(run.root, training)
+        reuse_sft(run.root, training, trained, target)
+        train(training.params(params), target, stages=[s for s in ORDER if s in stages], episodes_root=root)
+        trained.append(training)
     test_episodes = expert_episodes(params, root, "test")
     cache_path = run.reports_dir / "evaluations.jsonl"
     cached = {r["key"]: r["row"] for r in read_jsonl(cache_path)}
@@ -134,6 +137,23 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
         "offline metrics": offline_protocol(params),
     }
     return write_report(rows, protocol, run.reports_dir, TABLE_METRICS)
+
+
+def reuse_sft(root: Path, training: Training, trained: list[Training], target: Path) -> None:
+    """Copy the SFT model of an already trained twin (e.g. the main training for Stage-2-only) into ``target``
+    so its SFT stage is skipped rather than recomputed."""
+    import shutil
+
+    from ..training.common import final_dir
+
+    mine = final_dir(RunDir.create(target), "sft")
+    twin = next((t for t in trained if same_sft(t, training)
+                 and final_dir(RunDir(training_dir(root, t)), "sft").exists()), None)
+    if twin is None or mine.exists():
+        return
+    partial = mine.with_name("final.partial")  # renamed when complete: a crash never leaves a half model
+    shutil.copytree(final_dir(RunDir(training_dir(root, twin)), "sft"), partial, dirs_exist_ok=True)
+    partial.rename(mine)
 
 
 def evaluation_key(ev: Evaluation, params: Params) -> str:

@@ -108,6 +108,19 @@ def _stages_up_to(checkpoint: str | None) -> set[str]:
     return set(order[: order.index(checkpoint) + 1]) if checkpoint else set()
 
 
+# Params that SFT does not read: trainings differing only in these share one SFT model.
+NOT_READ_BY_SFT = ("train.stage1.", "train.stage2.", "reward.", "grounded.")
+
+
+def same_sft(a: Training, b: Training) -> bool:
+    """Whether two trainings' SFT stages are the same computation (same seed; overrides equal beyond the keys
+    SFT does not read)."""
+    def sft_part(t: Training) -> tuple:
+        return tuple((k, v) for k, v in t.overrides if not k.startswith(NOT_READ_BY_SFT))
+
+    return a.seed == b.seed and sft_part(a) == sft_part(b)
+
+
 def training_dir(root: Path, training: Training) -> Path:
     return root / "trainings" / training.name
 
