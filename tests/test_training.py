@@ -117,3 +117,17 @@ def test_smollm2_text_only_lora_sft_and_grpo_step(tmp_path):
     assert "rewards/alignment/mean" in run.metrics("stage1")[-1]
     assert (final_dir(run, "stage1") / "config.json").exists()
     assert not (final_dir(run, "stage1") / "preprocessor_config.json").exists()  # text-only: no image processor
+
+
+def test_a_stage_restarted_keeps_only_metrics_it_will_not_log_again(tmp_path):
+    from tracer1kit.training.common import stage_dir, start_point
+
+    run = RunDir.create(tmp_path / "run")
+    for step in range(1, 6):
+        run.log_metrics({"stage": "sft", "step": step})
+    run.log_metrics({"stage": "stage1", "step": 1})
+    (stage_dir(run, "sft") / "checkpoint-3").mkdir(parents=True)
+    assert start_point(run, "sft", resume=True).name == "checkpoint-3"
+    assert [(m["stage"], m["step"]) for m in read_jsonl(run.metrics_path)] == [("sft", 1), ("sft", 2), ("sft", 3), ("stage1", 1)]
+    assert start_point(run, "sft", resume=False) is None  # from scratch: the interrupted attempt's lines go
+    assert [(m["stage"], m["step"]) for m in read_jsonl(run.metrics_path)] == [("stage1", 1)]

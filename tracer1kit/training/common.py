@@ -74,6 +74,14 @@ def truncate_metrics_after(run: RunDir, stage: str, step: int) -> int:
     return len(rows) - len(kept)
 
 
+def start_point(run: RunDir, stage: str, resume: bool) -> Path | None:
+    """The checkpoint a stage resumes from (None: from scratch). Metrics lines logged after that point, by an
+    interrupted earlier attempt, are dropped because the trainer logs those steps again."""
+    resume_from = last_checkpoint(run, stage) if resume else None
+    truncate_metrics_after(run, stage, checkpoint_step(resume_from) if resume_from is not None else 0)
+    return resume_from
+
+
 class MetricsCallback(TrainerCallback):
     """Appends every trainer log to ``RUN/metrics.jsonl`` tagged with the stage; warns when GRPO stalls.
 

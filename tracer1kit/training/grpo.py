@@ -10,9 +10,8 @@ from typing import Any, Callable
 from ..actions import completion_text
 from ..params import LoraParams, Params
 from ..runs import RunDir, append_jsonl
-from .common import (MetricsCallback, check_group_size, checkpoint_step, final_dir,
-                     last_checkpoint, log, save_final, stage_dir, trainer_kwargs, truncate_metrics_after,
-                     weights_fingerprint)
+from .common import (MetricsCallback, check_group_size, final_dir, log, save_final, stage_dir, start_point,
+                     trainer_kwargs, weights_fingerprint)
 
 
 @dataclass
@@ -75,9 +74,7 @@ def run_grpo_stage(stage: str, params: Params, run: RunDir, dataset: Any, reward
     cfg = getattr(params.train, stage)
     check_group_size(stage, cfg)
     policy = load_for_training(params, init_from)
-    resume_from = last_checkpoint(run, stage) if resume else None
-    if resume_from is not None:
-        truncate_metrics_after(run, stage, checkpoint_step(resume_from))
+    resume_from = start_point(run, stage, resume)
     config = GRPOConfig(
         **trainer_kwargs(cfg, stage_dir(run, stage), params),
         num_generations=cfg.num_generations, beta=cfg.beta, max_completion_length=cfg.max_completion_length,

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..params import Params
 from ..runs import RunDir
-from .common import (MetricsCallback, checkpoint_step, final_dir, last_checkpoint, save_final, stage_dir,
-                     trainer_kwargs, truncate_metrics_after, weights_fingerprint)
+from .common import (MetricsCallback, final_dir, save_final, stage_dir, start_point, trainer_kwargs,
+                     weights_fingerprint)
 from .grpo import StageResult, load_for_training, peft_config
 
 
@@ -19,9 +19,7 @@ def train_sft(params: Params, run: RunDir, dataset: Any, init_from: str | Path, 
 
     cfg = params.train.sft
     policy = load_for_training(params, init_from)
-    resume_from = last_checkpoint(run, "sft") if resume else None
-    if resume_from is not None:
-        truncate_metrics_after(run, "sft", checkpoint_step(resume_from))
+    resume_from = start_point(run, "sft", resume)
     config = SFTConfig(**trainer_kwargs(cfg, stage_dir(run, "sft"), params), completion_only_loss=True,
                        max_length=None, packing=False)
     trainer = SFTTrainer(model=policy.model, args=config, train_dataset=dataset, processing_class=policy.processor,
