@@ -18,23 +18,23 @@ from tracer1kit.params import load_params, with_overrides
 from tracer1kit.rewards import stage1_reward
 from tracer1kit.runs import RunDir
 from tracer1kit.training.common import final_dir, trainer_kwargs
-from tracer1kit.training.grpo import load_for_training
+from tracer1kit.training.grpo import load_for_training, peft_config
 from tracer1kit.training.pipeline import ensure_expert_data, expert_episodes, train
 from tracer1kit.training.stage1 import train_stage1
 from tracer1kit.training.stage2 import train_stage2
 
 
 def plain_grpo_seconds(params, run: RunDir, dataset, init: Path, steps: int) -> float:
-    """A plain GRPOTrainer: one reward function (the total), no callbacks, no sampling."""
+    """A plain GRPOTrainer: one reward function (the total), no callbacks, no samples, no checkpoints."""
     from trl import GRPOConfig, GRPOTrainer
 
     cfg = params.train.stage1
     policy = load_for_training(params, init)
-    config = GRPOConfig(**trainer_kwargs(cfg, run.root / "plain", params), num_generations=cfg.num_generations,
-                        beta=cfg.beta, max_completion_length=cfg.max_completion_length, temperature=cfg.temperature,
-                        top_p=cfg.top_p, save_strategy="no")
+    config = GRPOConfig(**{**trainer_kwargs(cfg, run.root / "plain", params), "save_strategy": "no"},
+                        num_generations=cfg.num_generations, beta=cfg.beta, temperature=cfg.temperature,
+                        max_completion_length=cfg.max_completion_length, top_p=cfg.top_p)
     trainer = GRPOTrainer(model=policy.model, reward_funcs=[stage1_reward(params.reward)], args=config,
-                          train_dataset=dataset, processing_class=policy.processor)
+                          train_dataset=dataset, processing_class=policy.processor, peft_config=peft_config(params))
     start = time.perf_counter()
     trainer.train()
     return (time.perf_counter() - start) / steps

@@ -48,17 +48,23 @@ def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Para
         return RandomPlanner(horizon=params.planner.horizon, seed=ev.seed), params
     if ev.variant == "expert":
         return expert_planner(params.planner.horizon), params
-    from ..agents.planner import Planner
-    from ..agents.tools import tool_descriptions
-    from ..models import load_policy
     from ..training.common import final_dir
 
     trained = ev.training.params(params) if ev.training is not None else params
     spec = (str(final_dir(RunDir(training_dir(root, ev.training)), ev.checkpoint)) if ev.training is not None
             else params.model.spec)
-    policy = load_policy(trained.model.model_copy(update={"spec": spec,
-                                                          "lora": trained.model.lora.model_copy(update={"enabled": False})}))
-    return Planner.from_params(policy, trained.planner, tools_text=tool_descriptions()), trained
+    return frozen_planner(spec, trained), trained
+
+
+def frozen_planner(spec: str, params: Params) -> Any:
+    """A planner over a model spec or checkpoint path (LoRA already merged), with the params' planner settings."""
+    from ..agents.planner import Planner
+    from ..agents.tools import tool_descriptions
+    from ..models import load_policy
+
+    frozen = params.model.lora.model_copy(update={"enabled": False})
+    policy = load_policy(params.model.model_copy(update={"spec": spec, "lora": frozen}))
+    return Planner.from_params(policy, params.planner, tools_text=tool_descriptions())
 
 
 def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> Path:
@@ -106,9 +112,10 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
             seen = summarize([e for e in gui if e.split == "test"])
             heldout = summarize([e for e in gui if e.split == "heldout"])
             everything = summarize(gui + tools)
+            checkpoint = ev.checkpoint or ("untrained" if ev.variant == "base" else "scripted")
             row: dict[str, Any] = {
                 "variant": ev.variant, "grid": ev.grid, "grid_value": ev.grid_value, "seed": ev.seed,
-                "horizon": trained.planner.horizon, "checkpoint": ev.checkpoint or "scripted",
+                "horizon": trained.planner.horizon, "checkpoint": checkpoint,
                 "gui_success": seen.success_rate, "heldout_success": heldout.success_rate,
                 "gui_steps": seen.mean_steps, "non_executable_rate": everything.non_executable_rate,
                 "parse_failure_rate": everything.parse_failure_rate,
