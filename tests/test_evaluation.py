@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tracer1kit.evaluation import evaluate
+from tracer1kit.evaluation.online import task_affine_rounds
 from tracer1kit.evaluation.report import aggregate, markdown_table
 from tracer1kit.evaluation.variants import plan_evaluations, same_sft, trainings_needed
 from tracer1kit.params import load_params, with_overrides
@@ -72,3 +73,14 @@ def test_stage2_only_reuses_the_main_sft_model(tmp_path):
         reuse_sft(tmp_path, training, [main], training_dir(tmp_path, training))
     assert (training_dir(tmp_path, s2only) / "checkpoints" / "sft" / "final" / "model.safetensors").read_bytes() == b"weights"
     assert not (training_dir(tmp_path, reactive) / "checkpoints" / "sft" / "final").exists()
+
+
+def test_slots_keep_their_task_and_every_job_runs_once():
+    tasks = [t for t in "ABCDEFGH" for _ in range(5)]  # task-major, as gui_jobs lists them
+    rounds = task_affine_rounds(tasks, 4)
+    assert sorted(i for r in rounds for i in r) == list(range(len(tasks)))
+    assert all(len(r) == 4 for r in rounds)
+    switches = sum(1 for a, b in zip(rounds, rounds[1:]) for i, j in zip(a, b) if tasks[i] != tasks[j])
+    assert switches == 4  # each slot changes task once (A–D, then E–H): 8 browsers in all, not one per round
+    assert task_affine_rounds(["A", "B", "A"], 1) == [[0], [2], [1]]  # one slot finishes A before it opens B
+    assert [len(r) for r in task_affine_rounds(["A"] * 5, 2)] == [2, 2, 1]

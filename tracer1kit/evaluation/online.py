@@ -41,19 +41,51 @@ def tool_jobs(params: Params) -> list[tuple[str, int, str]]:
     return [(f"tooluse/{kinds[s % len(kinds)]}", s, "test") for s in params.tooluse.test_seeds]
 
 
+def task_affine_rounds(tasks: Sequence[str], width: int) -> list[list[int]]:
+    """Job indices per round (slot i runs ``round[i]``), so each slot keeps its task as long as it has jobs.
+
+    Switching task makes a new browser, which costs more than an episode: a slot that loses its task takes
+    the task with the most jobs left. Only the last rounds may be narrower than ``width``.
+    """
+    left: dict[str, list[int]] = {}
+    for index, task in enumerate(tasks):
+        left.setdefault(task, []).append(index)
+    held: list[str | None] = [None] * width
+    rounds: list[list[int]] = []
+    while left:
+        width_now = min(width, sum(map(len, left.values())))
+        chosen: list[int | None] = [None] * width_now
+        for slot in range(width_now):
+            if held[slot] in left:
+                chosen[slot] = _take(left, held[slot])
+        for slot in range(width_now):
+            if chosen[slot] is None:
+                held[slot] = max(left, key=lambda t: len(left[t]))
+                chosen[slot] = _take(left, held[slot])
+        rounds.append([i for i in chosen if i is not None])
+    return rounds
+
+
+def _take(left: dict[str, list[int]], task: str) -> int:
+    index = left[task].pop(0)
+    if not left[task]:
+        del left[task]
+    return index
+
+
 def run_jobs(planner: PlannerLike, tool_agent: Any, envs: BatchEnv, jobs: Sequence[tuple[str, int, str]], *,
              max_steps: int, variant: str, reference_planner: PlannerLike | None,
              params: Params, timings: LoopTimings | None = None) -> list[Episode]:
-    """Episodes for every job, ``len(envs)`` at a time so the planner batches across environments."""
-    out: list[Episode] = []
-    width = len(envs)
-    for i in range(0, len(jobs), width):
-        chunk = list(jobs[i:i + width])
-        episodes = run_batch(planner, tool_agent, envs, [(t, s) for t, s, _ in chunk], max_steps=max_steps,
+    """Episodes for every job, in the jobs' order, ``len(envs)`` at a time so the planner batches across
+    environments; slots keep their task between rounds (see ``task_affine_rounds``)."""
+    out: list[Episode | None] = [None] * len(jobs)
+    for chosen in task_affine_rounds([task for task, _, _ in jobs], len(envs)):
+        episodes = run_batch(planner, tool_agent, envs, [jobs[i][:2] for i in chosen], max_steps=max_steps,
                              variant=variant, reference_planner=reference_planner, reward_params=params.reward,
                              timings=timings)
-        out += [replace(e, split=split) for e, (_, _, split) in zip(episodes, chunk)]
-    return out
+        for i, episode in zip(chosen, episodes):
+            out[i] = replace(episode, split=jobs[i][2])
+    return [e for e in out if e is not None]
 
 
 @dataclass(frozen=True)
