@@ -61,6 +61,15 @@ def test_aggregate_gives_mean_and_std_over_seeds():
     assert "0.400 ± 0.200" in markdown_table([agg], ["gui_success"])
 
 
+def test_grid_points_get_their_own_table_sorted_by_value():
+    rows = [{"variant": "tracer1", "grid": "gamma", "grid_value": g, "seeds": 1, "gui_success": v}
+            for g, v in ((1.0, 0.5), (0.6, 0.25))] + [{"variant": "sft", "grid": "", "grid_value": None, "gui_success": 0.1}]
+    assert "gamma" not in markdown_table(rows, ["gui_success"]) and "| sft |" in markdown_table(rows, ["gui_success"])
+    lines = markdown_table(rows, ["gui_success"], "gamma").splitlines()
+    assert lines[0].startswith("| variant, gamma |") and len(lines) == 4
+    assert lines[2].startswith("| tracer1, gamma = 0.6 | 1 | 0.250") and lines[3].startswith("| tracer1, gamma = 1 |")
+
+
 def test_stage2_only_reuses_the_main_sft_model(tmp_path):
     from tracer1kit.evaluation import reuse_sft
     from tracer1kit.evaluation.variants import Training, training_dir
@@ -84,3 +93,17 @@ def test_slots_keep_their_task_and_every_job_runs_once():
     assert switches == 4  # each slot changes task once (A–D, then E–H): 8 browsers in all, not one per round
     assert task_affine_rounds(["A", "B", "A"], 1) == [[0], [2], [1]]  # one slot finishes A before it opens B
     assert [len(r) for r in task_affine_rounds(["A"] * 5, 2)] == [2, 2, 1]
+
+
+def test_reward_grid_points_are_scored_by_the_evaluation_reward():
+    from tracer1kit.evaluation import evaluation_key, row_params
+
+    params = load_params(REPO / "params" / "quickstart_grids.yaml")
+    evals = {(e.grid, e.grid_value): e for e in plan_evaluations(params)}
+    low, flat, k1 = evals[("gamma", 0.6)], evals[("repetition", 0.0)], evals[("horizon", 1.0)]
+    assert low.training.params(params).reward.gamma == 0.6  # trained under γ = 0.6 ...
+    assert row_params(low, params).reward == params.reward  # ... scored under the evaluation's γ
+    assert row_params(flat, params).reward == params.reward
+    assert row_params(k1, params).planner.horizon == 1  # the horizon stays the row's own
+    keys = {evaluation_key(e, params) for e in evals.values()}
+    assert len(keys) == len(evals)

@@ -35,3 +35,6 @@ def test_ablation_without_stage2_is_one_file():
     quickstart = load_params(REPO / "params" / "quickstart.yaml")
     assert params.train == quickstart.train and params.env == quickstart.env  # shares the quick start's trainings
     assert load_params(REPO / "params" / "quickstart_3seeds.yaml").eval.training_seeds == [0, 1, 2]
+    grids = load_params(REPO / "params" / "quickstart_grids.yaml")
+    assert grids.eval.gammas == [0.6, 0.8, 1.0] and grids.eval.repetition_weights == [0.0, 0.05]
+    assert grids.train == quickstart.train and grids.reward == quickstart.reward

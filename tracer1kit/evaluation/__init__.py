@@ -41,7 +41,7 @@ def expert_planner(horizon: int) -> Any:
 
 
 def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Params]:
-    """The planner a row evaluates, and the params it was trained with."""
+    """The planner a row evaluates, and the params it is evaluated with (:func:`row_params`)."""
     if ev.variant == "random":
         from ..agents.planner import RandomPlanner
 
@@ -50,10 +50,17 @@ def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Para
         return expert_planner(params.planner.horizon), params
     from ..training.common import final_dir
 
-    trained = ev.training.params(params) if ev.training is not None else params
+    trained = row_params(ev, params)
     spec = (str(final_dir(RunDir(training_dir(root, ev.training)), ev.checkpoint)) if ev.training is not None
             else params.model.spec)
     return frozen_planner(spec, trained), trained
+
+
+def row_params(ev: Evaluation, params: Params) -> Params:
+    """A row's training params (its horizon, model) with the evaluation's reward, so the γ and λ_rep grid
+    points, trained under different rewards, are scored by the same one."""
+    trained = ev.training.params(params) if ev.training is not None else params
+    return trained.model_copy(update={"reward": params.reward})
 
 
 def frozen_planner(spec: str, params: Params) -> Any:
@@ -166,9 +173,8 @@ def reuse_sft(root: Path, training: Training, trained: list[Training], target: P
 def evaluation_key(ev: Evaluation, params: Params) -> str:
     """Identifies an evaluation: what is evaluated and every param it depends on (not the run's name, nor the
     lists of variants, grid points, seeds and workers that only choose which evaluations run)."""
-    trained = ev.training.params(params) if ev.training is not None else params
     return json.dumps([ev.variant, ev.grid, ev.grid_value, ev.seed, ev.checkpoint,
-                       trained.model_dump(mode="json", exclude=KEY_EXCLUDES)], sort_keys=True)
+                       row_params(ev, params).model_dump(mode="json", exclude=KEY_EXCLUDES)], sort_keys=True)
 
 
 def offline_protocol(params: Params) -> str:

@@ -46,24 +46,24 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def markdown_table(rows: Sequence[dict[str, Any]], metrics: Sequence[str]) -> str:
-    """``variant | metric (mean ± std) | …`` for the variants table (grid rows excluded)."""
-    head = "| variant | seeds | " + " | ".join(metrics) + " |"
+def markdown_table(rows: Sequence[dict[str, Any]], metrics: Sequence[str], grid: str = "") -> str:
+    """``variant | seeds | metric (mean ± std) | …``: the variants table, or one grid's points by value."""
+    head = f"| {'variant' if not grid else 'variant, ' + grid} | seeds | " + " | ".join(metrics) + " |"
     lines = [head, "|" + "---|" * (len(metrics) + 2)]
-    for row in rows:
-        if row.get("grid"):
-            continue
+    selected = [r for r in rows if (r.get("grid") or "") == grid]
+    for row in sorted(selected, key=lambda r: r["grid_value"]) if grid else selected:
         cells = []
         for m in metrics:
             value = row.get(m)
             cells.append("–" if value is None else f"{value:.3f} ± {row.get(m + '_std', 0.0):.3f}")
-        lines.append(f"| {row['variant']} | {row.get('seeds', 1)} | " + " | ".join(cells) + " |")
+        label = row["variant"] if not grid else f"{row['variant']}, {grid} = {row['grid_value']:g}"
+        lines.append(f"| {label} | {row.get('seeds', 1)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def html_table(rows: Sequence[dict[str, Any]], metrics: Sequence[str]) -> str:
-    """The variants table as HTML (the same cells as :func:`markdown_table`)."""
-    lines = [line.strip("|").split("|") for line in markdown_table(rows, metrics).splitlines()]
+def html_table(rows: Sequence[dict[str, Any]], metrics: Sequence[str], grid: str = "") -> str:
+    """A table as HTML (the same cells as :func:`markdown_table`)."""
+    lines = [line.strip("|").split("|") for line in markdown_table(rows, metrics, grid).splitlines()]
     head = "".join(f"<th>{escape(c.strip())}</th>" for c in lines[0])
     body = "".join("<tr>" + "".join(f"<td>{escape(c.strip())}</td>" for c in row) + "</tr>" for row in lines[2:])
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -91,15 +91,19 @@ def write_report(rows: Sequence[dict[str, Any]], protocol: dict[str, Any], out_d
     aggregated = aggregate(rows)
     atomic_write_text(out_dir / "results_by_seed.csv", to_csv(rows))
     atomic_write_text(out_dir / "results.csv", to_csv(aggregated))
-    table = markdown_table(aggregated, metrics)
+    grids = sorted({r["grid"] for r in aggregated if r.get("grid")})
+    tables = [markdown_table(aggregated, metrics)] + [
+        f"## Grid: {g}\n\n{markdown_table(aggregated, metrics, g)}" for g in grids]
     protocol_lines = "\n".join(f"- **{k}**: {v}" for k, v in protocol.items())
-    atomic_write_text(out_dir / "results.md", f"# Results\n\n{table}\n\n## Protocol\n\n{protocol_lines}\n")
+    atomic_write_text(out_dir / "results.md", "# Results\n\n" + "\n\n".join(tables)
+                      + f"\n\n## Protocol\n\n{protocol_lines}\n")
     figs = figures(aggregated, metrics)
     parts = []
     for i, (name, fig) in enumerate(figs.items()):
         html = fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
         parts.append(f"<h3>{name}</h3>{html}")
-    body = html_table(aggregated, metrics) + "<h2>Protocol</h2><ul>" + "".join(
+    body = html_table(aggregated, metrics) + "".join(
+        f"<h2>Grid: {escape(g)}</h2>{html_table(aggregated, metrics, g)}" for g in grids) + "<h2>Protocol</h2><ul>" + "".join(
         f"<li><b>{escape(str(k))}</b>: {escape(str(v))}</li>" for k, v in protocol.items()) + "</ul>"
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>tracer1kit report</title>"
             f"<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse}}"
