@@ -271,6 +271,22 @@ def test_wrong_schema_errors_name_dataset_file_and_field(tmp_path):
     _expect("gta", gta, "query 0", "'function'", "missing", split="test")
 
 
+def test_broken_split_files_name_the_file_and_data_split(tmp_path):
+    go = tmp_path / "go"
+    shutil.copytree(FIXTURES / "guiodyssey", go)
+    split_file = go / "splits" / "random_split.json"
+    split_file.write_text("{not json")
+    _expect("guiodyssey", go, str(split_file), "not valid JSON", split="test")
+    split_file.write_text(json.dumps({"test": "ep2"}))
+    _expect("guiodyssey", go, "'test'", "expected list", split="test")
+    ac = tmp_path / "ac"
+    shutil.copytree(FIXTURES / "androidcontrol", ac)
+    (ac / "splits.json").write_text(json.dumps(["train"]))
+    _expect("androidcontrol", ac, str(ac / "splits.json"), "object of split name")
+    (ac / "splits.json").write_text(json.dumps({"test": [1]}))
+    _expect("androidcontrol", ac, "'data.split'", "no split 'train'", "available: test")
+
+
 def test_params_require_a_path_for_public_sources():
     with pytest.raises(ParamsError, match="data.path is required for source 'gta'"):
         params_from_dict({"data": {"source": "gta"}})

@@ -20,7 +20,6 @@ Action mapping (coordinates are screenshot pixels, normalised by that step's wid
 from __future__ import annotations
 
 import gzip
-import json
 import struct
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from ...actions import ActionType, Step
 from ...episodes import Episode
 from ...metrics import LONG_PRESS_ARG, ActionRecord, normalise_point
 from .common import (TABLE_SUFFIXES, DemoStep, PublicDataError, Source, build_episode, image_size, open_image,
-                     read_rows, require_path, take)
+                     read_rows, read_split, require_path, take)
 
 DATASET = "androidcontrol"
 FIELDS = ("episode_id", "goal", "screenshots", "screenshot_widths", "screenshot_heights", "actions",
@@ -119,10 +118,8 @@ def _split_ids(root: Path, split: str) -> set[Any] | None:
     files = sorted(folder.glob("*splits*.json"))
     if not files:
         return None
-    data = json.loads(files[0].read_text(encoding="utf-8"))
-    if split not in data:
-        raise PublicDataError(f"{DATASET}: {files[0]}: no split '{split}' (data.split; available: {', '.join(data)})")
-    return set(data[split]) | {str(i) for i in data[split]}
+    ids = read_split(DATASET, files[0], split)
+    return set(ids) | {str(i) for i in ids}
 
 
 # ---------------------------------------------------------------- TFRecord (official release)

@@ -73,6 +73,18 @@ class Source:
         return value
 
 
+def read_split(dataset: str, file: Path, split: str) -> list[Any]:
+    """The ids a split file (a JSON object of split name → ids) lists under ``split``, or an error naming
+    the file and ``data.split``."""
+    source = Source(dataset, str(file))
+    data = source.read_json(file, "(file)", "split file not found")
+    if not isinstance(data, Mapping):
+        raise source.error("(top level)", f"expected an object of split name → ids, got {type(data).__name__}")
+    if split not in data:
+        raise source.error("data.split", f"no split '{split}' (available: {', '.join(map(str, data))})")
+    return source.get(data, split, list)
+
+
 def require_path(dataset: str, path: str | os.PathLike[str] | None) -> Path:
     """The dataset's local path, or an error naming ``data.path``."""
     if path is None:

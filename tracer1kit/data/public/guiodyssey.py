@@ -20,7 +20,6 @@ Action mapping (``info`` points are on the 0–1000 grid; normalised = value / 1
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,8 @@ from typing import Any
 from ...actions import ActionType, Step
 from ...episodes import Episode
 from ...metrics import LONG_PRESS_ARG, ActionRecord
-from .common import DemoStep, PublicDataError, Source, build_episode, image_size, open_image, require_path, take
+from .common import (DemoStep, PublicDataError, Source, build_episode, image_size, open_image, read_split,
+                     require_path, take)
 
 DATASET = "guiodyssey"
 GRID = 1000
@@ -55,10 +55,8 @@ def _annotation_files(root: Path, split: str) -> list[Path]:
     if not split_file.is_file():
         raise PublicDataError(f"{DATASET}: {split_file}: no such split file (data.split is "
                               f"'[<split file stem>:]train|test'; found: {', '.join(p.stem for p in splits.glob('*.json'))})")
-    names = json.loads(split_file.read_text(encoding="utf-8"))
-    if part not in names:
-        raise PublicDataError(f"{DATASET}: {split_file}: no split '{part}' (available: {', '.join(names)})")
-    return [folder / (n if n.endswith(".json") else f"{n}.json") for n in names[part]]
+    names = read_split(DATASET, split_file, part)
+    return [folder / (n if n.endswith(".json") else f"{n}.json") for n in map(str, names)]
 
 
 def _load_file(file: Path, root: Path, split: str) -> Episode:
