@@ -107,3 +107,23 @@ def test_reward_grid_points_are_scored_by_the_evaluation_reward():
     assert row_params(k1, params).planner.horizon == 1  # the horizon stays the row's own
     keys = {evaluation_key(e, params) for e in evals.values()}
     assert len(keys) == len(evals)
+
+
+def test_a_start_adapter_applies_to_the_base_model_only(monkeypatch):
+    import tracer1kit.models as models
+    from tracer1kit.evaluation import frozen_planner
+
+    class Loaded(Exception):
+        pass
+
+    def record(model_params):
+        raise Loaded(model_params.lora)
+
+    monkeypatch.setattr(models, "load_policy", record)
+    params = with_overrides(load_params(REPO / "params" / "ci.yaml"), {"model.lora.adapter_path": "/adapters/start"})
+    with pytest.raises(Loaded) as base:
+        frozen_planner(params.model.spec, params)
+    with pytest.raises(Loaded) as trained:
+        frozen_planner("/run/trainings/base-s0/checkpoints/stage2/final", params)
+    assert base.value.args[0].adapter_path == "/adapters/start" and not base.value.args[0].enabled
+    assert trained.value.args[0].adapter_path is None  # merged into the checkpoint already: never applied twice

@@ -64,12 +64,14 @@ def row_params(ev: Evaluation, params: Params) -> Params:
 
 
 def frozen_planner(spec: str, params: Params) -> Any:
-    """A planner over a model spec or checkpoint path (LoRA already merged), with the params' planner settings."""
+    """A frozen planner with the params' planner settings over ``spec``: the params' own model (with its
+    ``lora.adapter_path``, if any) or a trained checkpoint, whose LoRA is already merged, so no adapter."""
     from ..agents.planner import Planner
     from ..agents.tools import tool_descriptions
     from ..models import load_policy
 
-    frozen = params.model.lora.model_copy(update={"enabled": False})
+    adapter = params.model.lora.adapter_path if spec == params.model.spec else None
+    frozen = params.model.lora.model_copy(update={"enabled": False, "adapter_path": adapter})
     policy = load_policy(params.model.model_copy(update={"spec": spec, "lora": frozen}))
     return Planner.from_params(policy, params.planner, tools_text=tool_descriptions())
 
