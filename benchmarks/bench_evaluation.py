@@ -27,7 +27,8 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params)
     jobs = gui_jobs(params)
-    planners = [("expert", expert_planner(params.planner.horizon))]
+    reference = expert_planner(params.planner.horizon)
+    planners = [("expert", reference)]
     if args.model:
         planners.append((args.model, frozen_planner(args.model, params)))
     print(f"{len(jobs)} episodes ({', '.join(params.env.tasks + params.env.heldout_tasks)}), "
@@ -39,7 +40,7 @@ def main() -> None:
             try:
                 start = time.perf_counter()
                 episodes = run_jobs(planner, DomGrounder(), envs, jobs, max_steps=params.env.max_steps,
-                                    variant=name, reference_planner=expert_planner(params.planner.horizon),
+                                    variant=name, reference_planner=reference,
                                     params=params)
                 elapsed = time.perf_counter() - start
             finally:

@@ -54,15 +54,12 @@ def task_affine_rounds(tasks: Sequence[str], width: int) -> list[list[int]]:
     rounds: list[list[int]] = []
     while left:
         width_now = min(width, sum(map(len, left.values())))
-        chosen: list[int | None] = [None] * width_now
+        chosen = {slot: _take(left, held[slot]) for slot in range(width_now) if held[slot] in left}
         for slot in range(width_now):
-            if held[slot] in left:
-                chosen[slot] = _take(left, held[slot])
-        for slot in range(width_now):
-            if chosen[slot] is None:
+            if slot not in chosen:
                 held[slot] = max(left, key=lambda t: len(left[t]))
                 chosen[slot] = _take(left, held[slot])
-        rounds.append([i for i in chosen if i is not None])
+        rounds.append([chosen[slot] for slot in range(width_now)])
     return rounds
 
 
@@ -78,14 +75,13 @@ def run_jobs(planner: PlannerLike, tool_agent: Any, envs: BatchEnv, jobs: Sequen
              params: Params, timings: LoopTimings | None = None) -> list[Episode]:
     """Episodes for every job, in the jobs' order, ``len(envs)`` at a time so the planner batches across
     environments; slots keep their task between rounds (see ``task_affine_rounds``)."""
-    out: list[Episode | None] = [None] * len(jobs)
+    out: dict[int, Episode] = {}
     for chosen in task_affine_rounds([task for task, _, _ in jobs], len(envs)):
         episodes = run_batch(planner, tool_agent, envs, [jobs[i][:2] for i in chosen], max_steps=max_steps,
                              variant=variant, reference_planner=reference_planner, reward_params=params.reward,
                              timings=timings)
-        for i, episode in zip(chosen, episodes):
-            out[i] = replace(episode, split=jobs[i][2])
-    return [e for e in out if e is not None]
+        out.update((i, replace(episode, split=jobs[i][2])) for i, episode in zip(chosen, episodes))
+    return [out[i] for i in range(len(jobs))]
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,22 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+def grid_names(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The grids the rows hold (e.g. ``gamma``, ``horizon``), sorted."""
+    return sorted({r["grid"] for r in rows if r.get("grid")})
+
+
+def grid_points(rows: Sequence[dict[str, Any]], grid: str = "") -> list[dict[str, Any]]:
+    """One grid's rows by grid value, or with ``grid=""`` the variants' rows in their order."""
+    selected = [r for r in rows if (r.get("grid") or "") == grid]
+    return sorted(selected, key=lambda r: r["grid_value"]) if grid else selected
+
+
 def markdown_table(rows: Sequence[dict[str, Any]], metrics: Sequence[str], grid: str = "") -> str:
     """``variant | seeds | metric (mean ± std) | …``: the variants table, or one grid's points by value."""
     head = f"| {'variant' if not grid else 'variant, ' + grid} | seeds | " + " | ".join(metrics) + " |"
     lines = [head, "|" + "---|" * (len(metrics) + 2)]
-    selected = [r for r in rows if (r.get("grid") or "") == grid]
-    for row in sorted(selected, key=lambda r: r["grid_value"]) if grid else selected:
+    for row in grid_points(rows, grid):
         cells = []
         for m in metrics:
             value = row.get(m)
@@ -73,11 +83,11 @@ def figures(aggregated: Sequence[dict[str, Any]], metrics: Sequence[str]) -> dic
     """Bar charts with error bars per variant, and a curve per grid (e.g. the K-curve)."""
     from ..viz.figures import bar_with_errors, line_curve
 
-    table = [r for r in aggregated if not r.get("grid")]
+    table = grid_points(aggregated)
     figs = {f"variants_{m}": bar_with_errors(table, "variant", m, f"{m}_std", title=m) for m in metrics
             if any(m in r for r in table)}
-    for grid in sorted({r["grid"] for r in aggregated if r.get("grid")}):
-        points = sorted((r for r in aggregated if r.get("grid") == grid), key=lambda r: r["grid_value"])
+    for grid in grid_names(aggregated):
+        points = grid_points(aggregated, grid)
         for m in metrics:
             if any(m in r for r in points):
                 figs[f"{grid}_{m}"] = line_curve(points, "grid_value", m, "variant", err=f"{m}_std")
@@ -91,7 +101,7 @@ def write_report(rows: Sequence[dict[str, Any]], protocol: dict[str, Any], out_d
     aggregated = aggregate(rows)
     atomic_write_text(out_dir / "results_by_seed.csv", to_csv(rows))
     atomic_write_text(out_dir / "results.csv", to_csv(aggregated))
-    grids = sorted({r["grid"] for r in aggregated if r.get("grid")})
+    grids = grid_names(aggregated)
     tables = [markdown_table(aggregated, metrics)] + [
         f"## Grid: {g}\n\n{markdown_table(aggregated, metrics, g)}" for g in grids]
     protocol_lines = "\n".join(f"- **{k}**: {v}" for k, v in protocol.items())
