@@ -14,8 +14,10 @@ import argparse
 import time
 
 from tracer1kit.agents.grounding import DomGrounder
-from tracer1kit.evaluation import expert_planner, frozen_planner
-from tracer1kit.evaluation.online import gui_envs, gui_jobs, run_jobs, summarize
+from tracer1kit.envs.factory import env_slots
+from tracer1kit.evaluation import frozen_planner
+from tracer1kit.evaluation.online import gui_jobs, run_jobs, summarize
+from tracer1kit.experts.planner import ExpertPlanner
 from tracer1kit.params import load_params
 
 
@@ -27,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params(args.params)
     jobs = gui_jobs(params)
-    reference = expert_planner(params.planner.horizon)
+    reference = ExpertPlanner(params.planner.horizon)
     planners = [("expert", reference)]
     if args.model:
         planners.append((args.model, frozen_planner(args.model, params)))
@@ -36,7 +38,7 @@ def main() -> None:
     print(f"{'planner':>10} {'workers':>7} {'episodes/min':>12} {'success':>8} {'steps/episode':>13}")
     for name, planner in planners:
         for workers in args.workers:
-            envs = gui_envs(params, workers)
+            envs = env_slots(params, workers)
             try:
                 start = time.perf_counter()
                 episodes = run_jobs(planner, DomGrounder(), envs, jobs, max_steps=params.env.max_steps,

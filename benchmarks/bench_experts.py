@@ -12,7 +12,8 @@ import argparse
 import time
 
 from tracer1kit.agents.grounding import DomGrounder
-from tracer1kit.envs.experts import EXPERTS, expert_for, run_expert_episode
+from tracer1kit.experts.data import run_expert_episode
+from tracer1kit.experts.gui import EXPERTS, expert_for
 from tracer1kit.envs.miniwob import MiniWoBEnv
 from tracer1kit.episodes import Episode
 

@@ -4,7 +4,7 @@ grounding, the environment, and the loop's own bookkeeping (aim: overhead under 
     .venv/bin/python benchmarks/bench_loop.py [--episodes 6] [--task login-user] [--model tiny]
 
 Uses the tiny model (untrained: every step runs generation to the token cap, the worst case for planning)
-and the scripted expert as reference planner, so per-step Stage-1 rewards are computed as in evaluation.
+and the scripted expert as reference planner, so each step's feedback is matched against it as in evaluation.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 
 from tracer1kit.agents.grounding import DomGrounder
-from tracer1kit.agents.loop import LoopTimings, SerialEnvs, run_batch
+from tracer1kit.agents.loop import LoopTimings, run_batch
 from tracer1kit.agents.planner import Planner
-from tracer1kit.envs.experts import ExpertPlanner
+from tracer1kit.envs.factory import SerialEnvs
 from tracer1kit.envs.miniwob import MiniWoBEnv
+from tracer1kit.experts.planner import ExpertPlanner
 from tracer1kit.models import load_policy
 
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_tooluse.py --seeds 100            # every kind, seeds 0..99
     python benchmarks/bench_tooluse.py --seeds 10 --kinds receipt_tip
 
-Episodes run the :class:`ToolUseExpert` through a :class:`ToolExecutor` in :class:`ToolUseEnv` (the agent loop),
+Episodes run the scripted tool-use expert (:class:`ExpertPlanner`) through a :class:`ToolExecutor` in :class:`ToolUseEnv` (the agent loop),
 with the expert also as the reference planner, as expert-data generation does.
 """
 
@@ -15,12 +15,13 @@ from collections import Counter
 
 from tracer1kit.agents.loop import run_episode
 from tracer1kit.agents.tools import ToolExecutor
-from tracer1kit.envs.tooluse import KINDS, ToolUseEnv, ToolUseExpert, make_task
+from tracer1kit.envs.tooluse import KINDS, ToolUseEnv, make_task
+from tracer1kit.experts.planner import ExpertPlanner
 from tracer1kit.tools import run_tool
 
 
 def bench_kind(kind: str, seeds: range, max_steps: int) -> dict[str, object]:
-    env, expert = ToolUseEnv([kind], max_steps=max_steps), ToolUseExpert(horizon=5)
+    env, expert = ToolUseEnv([kind], max_steps=max_steps), ExpertPlanner(horizon=5)
     for seed in seeds:  # render first, so episode timing counts the loop and the tools only
         make_task(kind, seed)
     start = time.perf_counter()

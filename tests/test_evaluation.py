@@ -110,7 +110,7 @@ def test_reward_grid_points_are_scored_by_the_evaluation_reward():
 
 
 def test_a_start_adapter_applies_to_the_base_model_only(monkeypatch):
-    import tracer1kit.models as models
+    import tracer1kit.evaluation.run as evaluation_run
     from tracer1kit.evaluation import frozen_planner
 
     class Loaded(Exception):
@@ -119,7 +119,7 @@ def test_a_start_adapter_applies_to_the_base_model_only(monkeypatch):
     def record(model_params):
         raise Loaded(model_params.lora)
 
-    monkeypatch.setattr(models, "load_policy", record)
+    monkeypatch.setattr(evaluation_run, "load_policy", record)
     params = with_overrides(load_params(REPO / "params" / "ci.yaml"), {"model.lora.adapter_path": "/adapters/start"})
     with pytest.raises(Loaded) as base:
         frozen_planner(params.model.spec, params)

@@ -33,14 +33,14 @@ def test_reference_plan_rejects_bad_index_and_horizon() -> None:
 
 
 def test_unknown_task_lists_supported_tasks() -> None:
-    from tracer1kit.envs.experts import expert_for
+    from tracer1kit.experts.gui import expert_for
 
     with pytest.raises(ValueError, match="supported tasks: .*login-user"):
         expert_for("no-such-task")
 
 
 def test_slider_keys_reach_every_target_in_few_presses() -> None:
-    from tracer1kit.envs.experts import SLIDER_KEYS, _slider_keys
+    from tracer1kit.experts.gui import SLIDER_KEYS, _slider_keys
 
     deltas = dict(SLIDER_KEYS)
     for start in range(-10, 11):
@@ -68,7 +68,7 @@ def _results_page(criterion: str) -> Observation:
 
 @pytest.mark.parametrize("criterion,price,button", [("cheapest", 120, 9), ("shortest", 900, 6)])
 def test_book_flight_books_the_cheapest_or_shortest(criterion: str, price: int, button: int) -> None:
-    from tracer1kit.envs.experts import solve_book_flight
+    from tracer1kit.experts.gui import solve_book_flight
 
     (step, ref), = solve_book_flight(_results_page(criterion))
     assert step.done and ref == button
@@ -90,7 +90,8 @@ def grounder():
 @pytest.mark.browser
 @pytest.mark.parametrize("task,seed", CASES)
 def test_expert_solves_task_through_the_grounder(task: str, seed: int, grounder) -> None:
-    from tracer1kit.envs.experts import expert_for, run_expert_episode
+    from tracer1kit.experts.data import run_expert_episode
+    from tracer1kit.experts.gui import expert_for
     from tracer1kit.envs.miniwob import MiniWoBEnv
 
     env = MiniWoBEnv(task, screenshots=False)
@@ -109,7 +110,7 @@ def test_expert_solves_task_through_the_grounder(task: str, seed: int, grounder)
 
 @pytest.mark.browser
 def test_generator_writes_episodes_that_read_back(tmp_path) -> None:
-    from tracer1kit.envs.expert_data import generate_expert_episodes
+    from tracer1kit.experts.data import generate_expert_episodes
 
     episodes = generate_expert_episodes(["click-test"], [0, 1], tmp_path, split="train", max_steps=5)
     assert [e.success for e in episodes] == [True, True]

@@ -3,10 +3,13 @@
 
 from tracer1kit.actions import ActionType as A, Plan, Step, format_plan
 from tracer1kit.agents.base import Grounding
-from tracer1kit.agents.loop import SerialEnvs, run_batch, run_episode
+from tracer1kit.agents.loop import run_batch, run_episode
 from tracer1kit.agents.planner import PlannerOutput, parse_output
 from tracer1kit.envs.base import BrowserAction, Transition
+from tracer1kit.envs.factory import SerialEnvs
 from tracer1kit.episodes import Element, Observation
+from tracer1kit.params import GroundedRewardParams, RewardParams
+from tracer1kit.rewards import score_episode
 
 
 class ButtonsEnv:
@@ -80,7 +83,9 @@ def test_only_step_one_runs_and_the_planner_replans_each_step():
     assert [len(o.history) for o in planner.seen] == [0, 1, 2]         # history grows, re-planned every step
     assert planner.seen[2].history[0].step.target == "A"
     assert all(r.feedback.matched_reference for r in episode.steps)
-    assert episode.steps[0].rewards["stage1/total"] == 1.0
+    assert all(not r.rewards for r in episode.steps)                     # the loop records, rewards come after
+    scored = score_episode(episode, RewardParams(), GroundedRewardParams(mode="live"))
+    assert scored.steps[0].rewards["stage1/total"] == 1.0 and scored.steps[0].rewards["grounded/total"] == 1.0
 
 
 def test_garbage_planner_is_recorded_as_not_executable_and_runs_to_budget():
@@ -89,8 +94,10 @@ def test_garbage_planner_is_recorded_as_not_executable_and_runs_to_budget():
                           reference_planner=Scripted(3))
     assert not episode.success and len(episode.steps) == 4
     assert all(r.plan is None and r.parse_error and not r.feedback.executable for r in episode.steps)
-    assert episode.steps[0].rewards["stage1/total"] == 0.0
-    assert episode.steps[0].rewards["grounded/total"] == 0.0
+    assert all(r.feedback.matched_reference is False for r in episode.steps)  # a reference, nothing executed
+    scored = score_episode(episode, RewardParams(), GroundedRewardParams(mode="live"))
+    assert scored.steps[0].rewards["stage1/total"] == 0.0
+    assert scored.steps[0].rewards["grounded/total"] == 0.0
 
 
 def test_done_stops_and_unknown_targets_are_not_executable():

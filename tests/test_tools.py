@@ -13,7 +13,7 @@ from tracer1kit.episodes import Observation
 from tracer1kit.tools import TOOLS, run_tool, tool_descriptions
 from tracer1kit.tools.calculator import CalculatorError, calculate
 from tracer1kit.tools.convert import ConversionError, convert
-from tracer1kit.tools.text import check_answer, numbers_in
+from tracer1kit.text import check_answer, numbers_in
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 

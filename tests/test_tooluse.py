@@ -10,7 +10,10 @@ from tracer1kit.actions import DONE_STEP, ActionType, Step, pad_to_horizon, pars
 from tracer1kit.agents.loop import run_episode
 from tracer1kit.agents.tools import ToolExecutor
 from tracer1kit.envs.base import Answer, Environment, ToolResult
-from tracer1kit.envs.tooluse import KINDS, ToolUseEnv, ToolUseExpert, check_answer, make_task
+from tracer1kit.envs.tooluse import KINDS, ToolUseEnv, make_task
+from tracer1kit.experts.planner import ExpertPlanner
+from tracer1kit.experts.tooluse import tool_expert_steps
+from tracer1kit.text import check_answer
 from tracer1kit.episodes import HistoryItem, Observation
 from tracer1kit.params import ToolUseParams
 from tracer1kit.tools import run_tool
@@ -106,34 +109,34 @@ def _after(obs: Observation, *calls: tuple[Step, str]) -> Observation:
 
 
 def test_expert_forecasts_the_reference_then_uses_what_the_tools_read() -> None:
-    expert, env = ToolUseExpert(horizon=5), ToolUseEnv(["receipt_tip"])
+    expert, env = ExpertPlanner(horizon=5), ToolUseEnv(["receipt_tip"])
     obs, task = env.reset(0), make_task("receipt_tip", 0)
     out = expert.plan(obs)
     assert out.plan.steps == pad_to_horizon(task.steps, 5) and parse_plan(out.raw_text) == out.plan
     assert out.plan.steps[3:] == (DONE_STEP, DONE_STEP)  # the task ends inside the horizon: padded with done
     read, compute, _ = task.steps
-    misread = expert.steps(_after(obs, (read, "CAFE | Tea 2.00 | TOTAL 10,00")))
+    misread = tool_expert_steps(_after(obs, (read, "CAFE | Tea 2.00 | TOTAL 10,00")))
     assert misread[0].args == (("expression", f"10.00*{compute.args[0][1].split('*')[1]}"),)
     assert misread[1].value == f"{10 * (100 + int(task.params['tip'])) / 100:.2f}"
-    final = expert.steps(_after(obs, (read, "TOTAL 10.00"), (misread[0], "11.5")))
+    final = tool_expert_steps(_after(obs, (read, "TOTAL 10.00"), (misread[0], "11.5")))
     assert final == (Step(ActionType.ANSWER, value="11.50", instruction="answer 11.50", done=True),)
-    retry = expert.steps(_after(obs, (read, "(no text found)")))
+    retry = tool_expert_steps(_after(obs, (read, "(no text found)")))
     assert retry[0].target == "zoom" and retry[1:] == task.steps[1:]
     zoom = retry[0]
-    assert expert.steps(_after(obs, (read, "x"), (zoom, "y")))[0].value == "unknown"
-    assert ToolUseExpert(horizon=1).plan(obs).plan.steps == task.steps[:1]
+    assert tool_expert_steps(_after(obs, (read, "x"), (zoom, "y")))[0].value == "unknown"
+    assert ExpertPlanner(horizon=1).plan(obs).plan.steps == task.steps[:1]
 
 
 def test_expert_refuses_foreign_observations() -> None:
-    outputs = ToolUseExpert().plan_batch([Observation("q", task="click-button"),
-                                          Observation("other question", task="tooluse/table_max", seed=1)])
-    assert outputs[0].plan is None and "not a generated tool-use task" in outputs[0].error
-    assert "does not match" in outputs[1].error
+    with pytest.raises(ValueError, match="not a generated tool-use task"):
+        tool_expert_steps(Observation("q", task="click-button"))
+    out = ExpertPlanner().plan(Observation("other question", task="tooluse/table_max", seed=1))
+    assert out.plan is None and "does not match" in out.error
 
 
 @pytest.mark.parametrize("kind, seed", [("receipt_tip", 0), ("table_max", 1), ("sign_convert", 0)])
 def test_expert_solves_end_to_end_through_the_executor(kind: str, seed: int) -> None:
-    expert = ToolUseExpert(horizon=5)
+    expert = ExpertPlanner(horizon=5)
     episode = run_episode(expert, ToolExecutor(), ToolUseEnv([kind]), seed, max_steps=6, reference_planner=expert)
     assert episode.success and episode.reward == 1.0
     assert [r.plan.first.target or r.plan.first.action.value for r in episode.steps][0] == "ocr"

@@ -32,11 +32,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .envs.expert_data import generate_from_params
+    from .experts.data import generate_expert_data
     from .runs import RunDir
 
-    counts = generate_from_params(load_params(args.params), RunDir.create(args.run_dir))
-    print("expert episodes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    counts = generate_expert_data(load_params(args.params), RunDir.create(args.run_dir).episodes_dir)
+    for source, splits in counts.items():
+        print(f"expert episodes ({source}): " + ", ".join(f"{k} {v}" for k, v in splits.items()))
     return 0
 
 

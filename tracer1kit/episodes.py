@@ -20,8 +20,8 @@ from .actions import Plan, Step, format_plan, parse_plan
 from .runs import append_jsonl, atomic_write_bytes, read_jsonl
 
 HISTORY_OUTCOME_CHARS = 400  # enough for a receipt's OCR text in the planner's history
-Box = tuple[float, float, float, float]  # left, top, width, height in pixels
-Point = tuple[float, float]
+Box = tuple[float, float, float, float]  # left, top, width, height in page pixels (metrics.UnitBox: fractions)
+Point = tuple[float, float]  # x, y in page pixels (metrics.UnitPoint: fractions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ Protocols (``get_protocol(name)``; ``params.EvalParams.protocol``):
 - ``mind2web``       element accuracy = click point inside the reference box (for every op);
                      Op-F1 = token F1 of ``"OP value"``; step SR = element correct and Op-F1 = 1.
 
-Texts are compared after ``rewards.normalize_text`` (lower case, outer punctuation trimmed); a substring
+Texts are compared after ``text.normalize`` (lower case, outer punctuation trimmed); a substring
 match needs both texts non-empty (the official GUI-Odyssey script also counts an empty prediction).
 
 Every protocol: action types must match exactly (``long_press`` is its own type); scroll direction exact;
@@ -38,10 +38,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .actions import ActionType, Plan, Step
 from .episodes import Episode, Feedback, Observation, StepRecord
-from .rewards import normalize_text, text_match, token_f1
+from .text import normalize, text_match, token_f1
 
-Point = tuple[float, float]
-Box = tuple[float, float, float, float]
+UnitPoint = tuple[float, float]              # (x, y) as fractions of the page (episodes.Point is in pixels)
+UnitBox = tuple[float, float, float, float]  # (left, top, width, height) as fractions of the page
 
 REFERENCE_ACTIONS_KEY = "reference_actions"  # Episode.meta key: one ActionRecord dict per step
 LONG_PRESS_ARG = ("press", "long")            # Step.args entry that marks a click as a long press
@@ -59,8 +59,8 @@ class ActionRecord:
     """
 
     action_type: str
-    point: Point | None = None
-    box: Box | None = None
+    point: UnitPoint | None = None
+    box: UnitBox | None = None
     text: str = ""
     direction: str = ""
     target: str = ""
@@ -81,13 +81,13 @@ class ActionRecord:
 NO_ACTION = ActionRecord("none")
 
 
-def normalise_point(point: Sequence[float], size: Sequence[float]) -> Point:
+def normalise_point(point: Sequence[float], size: Sequence[float]) -> UnitPoint:
     """A pixel point as a fraction of ``size`` = (width, height)."""
     width, height = _check_size(size)
     return (float(point[0]) / width, float(point[1]) / height)
 
 
-def normalise_box(box: Sequence[float], size: Sequence[float]) -> Box:
+def normalise_box(box: Sequence[float], size: Sequence[float]) -> UnitBox:
     """A pixel box (left, top, width, height) as fractions of ``size`` = (width, height)."""
     width, height = _check_size(size)
     return (float(box[0]) / width, float(box[1]) / height, float(box[2]) / width, float(box[3]) / height)
@@ -100,8 +100,8 @@ def _check_size(size: Sequence[float]) -> tuple[float, float]:
 
 
 def record_from_step(step: Step | None, observation: Observation | None = None,
-                     feedback: Feedback | None = None, *, point: Point | None = None,
-                     box: Box | None = None) -> ActionRecord:
+                     feedback: Feedback | None = None, *, point: UnitPoint | None = None,
+                     box: UnitBox | None = None) -> ActionRecord:
     """The record of a kit step; geometry from the executed ``feedback`` (pixels, normalised by
     ``observation.size``) or from ``point``/``box`` given already normalised."""
     if step is None:
@@ -150,7 +150,7 @@ def episode_pairs(episode: Episode) -> list[tuple[ActionRecord, ActionRecord]]:
 
 def anls(pred: str, ref: str) -> float:
     """Normalised Levenshtein similarity 1 − lev(a, b) / max(|a|, |b|) of normalised texts (1 if both empty)."""
-    a, b = normalize_text(pred), normalize_text(ref)
+    a, b = normalize(pred), normalize(ref)
     if not a and not b:
         return 1.0
     previous = list(range(len(b) + 1))
@@ -171,21 +171,21 @@ def _op_string(record: ActionRecord) -> str:
     return f"{record.action_type.upper()} {record.text or record.direction}".strip()
 
 
-def point_in_box(point: Point, box: Box) -> bool:
+def point_in_box(point: UnitPoint, box: UnitBox) -> bool:
     """Whether a point lies inside a box, edges included."""
     x, y = point
     left, top, width, height = box
     return left <= x <= left + width and top <= y <= top + height
 
 
-def box_center(box: Box) -> Point:
+def box_center(box: UnitBox) -> UnitPoint:
     return (box[0] + box[2] / 2, box[1] + box[3] / 2)
 
 
 # ---------------------------------------------------------------- protocols
 
 @dataclass(frozen=True)
-class Protocol:
+class EvalProtocol:
     """How one benchmark judges a step. ``None`` switches a criterion off."""
 
     name: str
@@ -229,25 +229,25 @@ class Protocol:
         return "; ".join(parts)
 
 
-PROTOCOLS: dict[str, Protocol] = {
-    "default": Protocol("default", click_in_box=True, max_distance=0.14, distance_inclusive=False, grid=None,
+PROTOCOLS: dict[str, EvalProtocol] = {
+    "default": EvalProtocol("default", click_in_box=True, max_distance=0.14, distance_inclusive=False, grid=None,
                         text_f1=0.5, text_substring=False, text_anls=None, element_for_all_ops=False,
                         op_f1_step=False),
-    "androidcontrol": Protocol("androidcontrol", click_in_box=False, max_distance=0.14, distance_inclusive=False,
+    "androidcontrol": EvalProtocol("androidcontrol", click_in_box=False, max_distance=0.14, distance_inclusive=False,
                                grid=None, text_f1=0.5, text_substring=False, text_anls=None,
                                element_for_all_ops=False, op_f1_step=False),
-    "guiodyssey": Protocol("guiodyssey", click_in_box=False, max_distance=0.14, distance_inclusive=True, grid=1000,
+    "guiodyssey": EvalProtocol("guiodyssey", click_in_box=False, max_distance=0.14, distance_inclusive=True, grid=1000,
                            text_f1=None, text_substring=True, text_anls=0.5, element_for_all_ops=False,
                            op_f1_step=False),
-    "mind2web": Protocol("mind2web", click_in_box=True, max_distance=None, distance_inclusive=False, grid=None,
+    "mind2web": EvalProtocol("mind2web", click_in_box=True, max_distance=None, distance_inclusive=False, grid=None,
                          text_f1=1.0, text_substring=False, text_anls=None, element_for_all_ops=True,
                          op_f1_step=True),
 }
 
 
-def get_protocol(name: str | Protocol) -> Protocol:
-    """The protocol called ``name`` (one of ``PROTOCOLS``); a :class:`Protocol` passes through."""
-    if isinstance(name, Protocol):
+def get_protocol(name: str | EvalProtocol) -> EvalProtocol:
+    """The protocol called ``name`` (one of ``PROTOCOLS``); an :class:`EvalProtocol` passes through."""
+    if isinstance(name, EvalProtocol):
         return name
     try:
         return PROTOCOLS[name]
@@ -268,7 +268,7 @@ class StepJudgement:
     success: bool
 
 
-def grounding_correct(pred: ActionRecord, ref: ActionRecord, protocol: Protocol) -> bool:
+def grounding_correct(pred: ActionRecord, ref: ActionRecord, protocol: EvalProtocol) -> bool:
     """Whether the predicted point hits the reference under the protocol (target words without geometry)."""
     if ref.point is None and ref.box is None:
         return bool(ref.target) and text_match(pred.target, ref.target) == 1.0
@@ -284,7 +284,7 @@ def grounding_correct(pred: ActionRecord, ref: ActionRecord, protocol: Protocol)
     return distance <= protocol.max_distance if protocol.distance_inclusive else distance < protocol.max_distance
 
 
-def _distance(a: Point, b: Point, grid: int | None) -> float:
+def _distance(a: UnitPoint, b: UnitPoint, grid: int | None) -> float:
     if grid:
         a = (round(a[0] * grid), round(a[1] * grid))
         b = (round(b[0] * grid), round(b[1] * grid))
@@ -292,17 +292,17 @@ def _distance(a: Point, b: Point, grid: int | None) -> float:
     return math.dist(a, b)
 
 
-def text_correct(pred: str, ref: str, protocol: Protocol) -> bool:
+def text_correct(pred: str, ref: str, protocol: EvalProtocol) -> bool:
     """Whether a text argument is correct under the protocol's text rules."""
     if protocol.text_f1 is not None and token_f1(pred, ref) >= protocol.text_f1:
         return True
-    a, b = normalize_text(pred), normalize_text(ref)
+    a, b = normalize(pred), normalize(ref)
     if protocol.text_substring and a and b and (a in b or b in a):
         return True
     return protocol.text_anls is not None and anls(pred, ref) >= protocol.text_anls
 
 
-def judge_step(pred: ActionRecord, ref: ActionRecord, protocol: Protocol | str = "default") -> StepJudgement:
+def judge_step(pred: ActionRecord, ref: ActionRecord, protocol: EvalProtocol | str = "default") -> StepJudgement:
     """Judge one predicted action against its reference (see the module docstring)."""
     protocol = get_protocol(protocol)
     kind = ref.action_type
@@ -313,11 +313,11 @@ def judge_step(pred: ActionRecord, ref: ActionRecord, protocol: Protocol | str =
     if kind in TEXT_TYPES:
         text_ok = text_correct(pred.text, ref.text, protocol)
     elif kind in EXACT_TYPES:
-        text_ok = normalize_text(pred.text) == normalize_text(ref.text)
+        text_ok = normalize(pred.text) == normalize(ref.text)
     elif kind == "scroll":
-        text_ok = normalize_text(pred.direction) == normalize_text(ref.direction)
+        text_ok = normalize(pred.direction) == normalize(ref.direction)
     elif kind == "call":
-        text_ok = (normalize_text(pred.target) == normalize_text(ref.target)
+        text_ok = (normalize(pred.target) == normalize(ref.target)
                    and text_correct(pred.text, ref.text, protocol))
     op = op_f1(pred, ref)
     if protocol.op_f1_step:
@@ -332,7 +332,7 @@ def judge_step(pred: ActionRecord, ref: ActionRecord, protocol: Protocol | str =
 Pairs = Sequence[tuple[ActionRecord, ActionRecord]]
 
 
-def evaluate_steps(pairs: Iterable[tuple[ActionRecord, ActionRecord]], protocol: Protocol | str = "default") -> dict[str, Any]:
+def evaluate_steps(pairs: Iterable[tuple[ActionRecord, ActionRecord]], protocol: EvalProtocol | str = "default") -> dict[str, Any]:
     """Step metrics over (predicted, reference) pairs: type accuracy, grounding (element) accuracy over
     grounded reference steps, text accuracy over steps with a text argument, mean Op-F1, step SR.
     Rates over an empty set are ``None``."""
@@ -340,7 +340,7 @@ def evaluate_steps(pairs: Iterable[tuple[ActionRecord, ActionRecord]], protocol:
     return _summary([judge_step(p, r, protocol) for p, r in pairs], protocol)
 
 
-def evaluate_episodes(episodes: Iterable[Episode | Pairs], protocol: Protocol | str = "default") -> dict[str, Any]:
+def evaluate_episodes(episodes: Iterable[Episode | Pairs], protocol: EvalProtocol | str = "default") -> dict[str, Any]:
     """:func:`evaluate_steps` over all steps plus episode SR (every step correct; an episode without steps
     fails). Each item is a stored :class:`Episode` (pairs via :func:`episode_pairs`) or a sequence of
     (predicted, reference) pairs."""
@@ -353,7 +353,7 @@ def evaluate_episodes(episodes: Iterable[Episode | Pairs], protocol: Protocol | 
     return out
 
 
-def _summary(judged: Sequence[StepJudgement], protocol: Protocol) -> dict[str, Any]:
+def _summary(judged: Sequence[StepJudgement], protocol: EvalProtocol) -> dict[str, Any]:
     grounding = [j.grounding_ok for j in judged if j.grounding_ok is not None]
     text = [j.text_ok for j in judged if j.text_ok is not None]
     return {
@@ -383,7 +383,7 @@ def steps_agree(pred: Step, ref: Step) -> bool:
     if pred.action is not ref.action:
         return False
     if ref.action is ActionType.SCROLL:
-        return normalize_text(pred.value) == normalize_text(ref.value)
+        return normalize(pred.value) == normalize(ref.value)
     if ref.target and text_match(pred.target, ref.target) < 1.0:
         return False
     if ref.value and text_match(pred.value, ref.value) < 1.0:

@@ -20,61 +20,23 @@ counts ``status_weight`` (0.3) of the similarity.
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 from .actions import ActionType, Plan, Step, completion_text, parse_plan, try_parse_plan
-from .episodes import Feedback
+from .episodes import Episode, Feedback, StepRecord
 from .params import GroundedRewardParams, RewardParams
+from .text import normalize, text_match
 
 TERMS = ("alignment", "coverage", "done", "repetition", "format")
-
-_SPACE = re.compile(r"\s+")
-_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
-
-
-def normalize_text(text: str) -> str:
-    """Lower-case, strip quotes and punctuation at the ends, collapse whitespace."""
-    return _SPACE.sub(" ", text.strip().strip("\"'`.,;:!?").lower()).strip()
-
-
-def text_match(pred: str, ref: str) -> float:
-    """1 if the normalised texts are equal or one contains the other (numbers compare by value), else token F1."""
-    a, b = normalize_text(pred), normalize_text(ref)
-    if a == b:
-        return 1.0
-    if _NUMBER.match(a) and _NUMBER.match(b):
-        return 1.0 if math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9) else 0.0
-    if a and b and (a in b or b in a):
-        return 1.0
-    return token_f1(a, b)
-
-
-def token_f1(pred: str, ref: str) -> float:
-    """Token-level F1 of two strings (whitespace tokens, normalised)."""
-    p, r = normalize_text(pred).split(), normalize_text(ref).split()
-    if not p or not r:
-        return float(p == r)
-    common = 0
-    remaining = list(r)
-    for token in p:
-        if token in remaining:
-            remaining.remove(token)
-            common += 1
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(p), common / len(r)
-    return 2 * precision * recall / (precision + recall)
 
 
 def _detail(pred: Step, ref: Step, current: bool) -> float | None:
     """Argument agreement in [0, 1], or ``None`` when a hard requirement fails (then sim = 0)."""
     action = ref.action
     if action is ActionType.SCROLL:
-        return 1.0 if normalize_text(pred.value) == normalize_text(ref.value) else None
+        return 1.0 if normalize(pred.value) == normalize(ref.value) else None
     if action in (ActionType.WAIT, ActionType.DONE):
         return 1.0
     if action is ActionType.PRESS:
@@ -256,3 +218,21 @@ def grounded_reward(feedback: Feedback | None, params: GroundedRewardParams) -> 
     total_weight = sum(weights.values()) or 1.0
     terms["total"] = sum(weights[k] * terms[k] for k in weights) / total_weight
     return terms
+
+
+def score_record(record: StepRecord, params: RewardParams, grounded: GroundedRewardParams) -> dict[str, float]:
+    """A loop step's reward breakdown (``stage1/<term>``, ``stage1/total``, ``grounded/<term>``, ``grounded/total``)
+    from its record: the forecast against its reference and the execution feedback. Empty without a reference."""
+    if record.reference is None:
+        return {}
+    breakdown = trajectory_reward(record.plan, record.reference, params, text=record.raw_text,
+                                  parse_error=record.parse_error)
+    rewards = {f"stage1/{k}": v for k, v in breakdown.terms.items()}
+    rewards["stage1/total"] = breakdown.total
+    rewards.update({f"grounded/{k}": v for k, v in grounded_reward(record.feedback, grounded).items()})
+    return rewards
+
+
+def score_episode(episode: Episode, params: RewardParams, grounded: GroundedRewardParams) -> Episode:
+    """The episode with every step's ``rewards`` scored by :func:`score_record`."""
+    return replace(episode, steps=tuple(replace(r, rewards=score_record(r, params, grounded)) for r in episode.steps))

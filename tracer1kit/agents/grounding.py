@@ -16,7 +16,7 @@ from PIL import Image
 from ..actions import ActionType, Step
 from ..episodes import Element, Observation
 from ..envs.base import BrowserAction
-from ..rewards import normalize_text, token_f1
+from ..text import normalize, token_f1
 from .base import Grounding
 
 INPUT_TAGS = frozenset({"input_text", "input_password", "input_number", "input_email", "input_search", "input_tel",
@@ -60,11 +60,11 @@ def resolve(obs: Observation, words: str, action: ActionType | None = None) -> E
         return same_tag[index] if 0 <= index < len(same_tag) else None
     ordinal = _ORDINAL.match(words)
     base, index = (ordinal.group(1), int(ordinal.group(2)) - 1) if ordinal else (words, None)
-    key = normalize_text(base)
+    key = normalize(base)
     if not key:
         return None
     visible = [e for e in obs.elements if e.visible]
-    by_text = [e for e in visible if normalize_text(e.text) == key]
+    by_text = [e for e in visible if normalize(e.text) == key]
     if index is not None:
         return by_text[index] if index < len(by_text) else None
     matches = by_text + [e for e in visible if e.id and e.id.lower() == key and e not in by_text]
@@ -88,7 +88,7 @@ def target_words(obs: Observation, element: Element) -> str:
     """Canonical words for ``element``: its text, else its id, else ``text (k)`` or ``tag #n``; always
     words that :func:`resolve` maps back to this element."""
     text = " ".join(element.text.split())
-    same_text = [e for e in obs.elements if e.visible and normalize_text(e.text) == normalize_text(text)] if text else []
+    same_text = [e for e in obs.elements if e.visible and normalize(e.text) == normalize(text)] if text else []
     same_tag = [e for e in obs.elements if e.tag == element.tag and e.visible]
     candidates = [text, element.id]
     if element in same_text:
@@ -170,7 +170,7 @@ def same_gui_effect(step: Step, grounding: Grounding, reference: Step, reference
     if step.action in (ActionType.TYPE, ActionType.SELECT, ActionType.PRESS, ActionType.SCROLL):
         ours = grounding.action.text if grounding.action is not None else ""
         theirs = reference_grounding.action.text if reference_grounding.action is not None else ""
-        return normalize_text(ours) == normalize_text(theirs)
+        return normalize(ours) == normalize(theirs)
     return True
 
 

@@ -17,7 +17,7 @@ from ..actions import ActionType, Step
 from ..envs.base import Answer, ToolResult
 from ..episodes import Observation
 from ..tools import TOOLS, ToolOutput, find_tool, run_tool, tool_descriptions
-from ..tools.text import check_answer, decimals, normalise, single_number
+from ..text import check_answer, decimals, normalize, single_number
 from .base import Grounding
 
 __all__ = ["TOOLS", "ToolExecutor", "tool_descriptions", "same_output"]
@@ -80,7 +80,7 @@ def same_output(output: str, reference: str) -> bool:
     value, expected = single_number(output), single_number(reference)
     if value is not None and expected is not None:
         return abs(value - expected) <= max(10.0 ** -decimals(reference), 1e-3 * abs(expected)) + 1e-9
-    return normalise(output) == normalise(reference)
+    return normalize(output) == normalize(reference)
 
 
 def _fingerprint(image: Image.Image) -> str:

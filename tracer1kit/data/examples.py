@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
 from ..actions import DONE_STEP, ActionType, Plan, Step, format_plan, pad_to_horizon
+from ..envs.base import is_tool_task
 from ..episodes import Episode, HistoryItem, Observation
 from ..params import Params
 
@@ -71,7 +72,7 @@ def examples_from_episodes(episodes: Iterable[Episode], params: Params, *, use_i
             prompt = build_messages(obs, horizon=horizon, use_image=use_image and image is not None,
                                     history_len=params.planner.history_len,
                                     max_elements=params.planner.max_elements,
-                                    tools_text=tools_text if episode.task.startswith("tooluse/") else None)
+                                    tools_text=tools_text if is_tool_task(episode.task) else None)
             rows.append({
                 "prompt": prompt,
                 "completion": [{"role": "assistant", "content": reference}],

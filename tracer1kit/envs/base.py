@@ -1,4 +1,8 @@
-"""What every environment offers the agent loop, and the executable actions tool agents produce."""
+"""What every environment offers the agent loop, and the executable actions tool agents produce.
+
+Also the one test of which environment a task name belongs to: generated tool-use tasks are named
+``tooluse/<kind>`` (:data:`TASK_PREFIX`), every other task is a MiniWoB++ task.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..episodes import Observation, Point
+
+TASK_PREFIX = "tooluse/"
+
+
+def is_tool_task(task: str) -> bool:
+    """Whether ``task`` names a generated tool-use task (``tooluse/<kind>``) rather than a MiniWoB++ task."""
+    return task.startswith(TASK_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,5 +67,18 @@ class Environment(Protocol):
     def reset(self, seed: int) -> Observation: ...
 
     def step(self, action: Any) -> Transition: ...
+
+    def close(self) -> None: ...
+
+
+class BatchEnv(Protocol):
+    """Several environment slots stepped together (``EnvPool`` or ``SerialEnvs``): ``reset`` starts job i
+    (task, seed) in slot i; ``step`` steps the slots whose action is not ``None``."""
+
+    def __len__(self) -> int: ...
+
+    def reset(self, jobs: list[tuple[str, int]]) -> list[Observation]: ...
+
+    def step(self, actions: list[Any]) -> list[Transition | None]: ...
 
     def close(self) -> None: ...

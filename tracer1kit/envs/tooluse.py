@@ -25,17 +25,15 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..actions import ActionType, Plan, Step, format_plan, pad_to_horizon
+from ..actions import ActionType, Step
 from ..episodes import Observation
-from ..tools import find_tool
 from ..tools.convert import convert
-from ..tools.text import check_answer, format_number, normalise, numbers_in
+from ..text import check_answer, format_number, numbers_in
 from ..tools.vision import LINE_SEPARATOR
-from .base import Answer, ToolResult, Transition
+from .base import TASK_PREFIX, Answer, ToolResult, Transition, is_tool_task
 
-__all__ = ["KINDS", "ToolUseTask", "make_task", "check_answer", "ToolUseEnv", "ToolUseExpert"]
+__all__ = ["KINDS", "ToolUseTask", "make_task", "kind_of", "recipe", "ToolUseEnv"]
 
-TASK_PREFIX = "tooluse/"
 MAX_WIDTH = 320
 Reading = tuple[tuple[str, str], ...]  # what the image states: (label, number as written) pairs
 
@@ -122,11 +120,13 @@ def _amounts(line: str) -> list[str]:
     return found
 
 
-def _call(tool: str, instruction: str, **args: str) -> Step:
+def call_step(tool: str, instruction: str, **args: str) -> Step:
+    """A ``call`` step of ``tool`` with named arguments."""
     return Step(ActionType.CALL, target=tool, args=tuple(args.items()), instruction=instruction)
 
 
-def _answer(value: str) -> Step:
+def answer_step(value: str) -> Step:
+    """The final ``answer`` step (marked done)."""
     return Step(ActionType.ANSWER, value=value, instruction=f"answer {value}", done=True)
 
 
@@ -183,8 +183,8 @@ class ReceiptTip:
     def solve(self, reading: Reading, params: dict[str, str]) -> tuple[Step, Step]:
         total, tip = dict(reading)["total"], int(params["tip"])
         factor = format_number((100 + tip) / 100)
-        compute = _call("calculator", f"add a {tip}% tip to the total {total}", expression=f"{total}*{factor}")
-        return compute, _answer(f"{_round(Decimal(total) * (100 + tip) / 100, 2):.2f}")
+        compute = call_step("calculator", f"add a {tip}% tip to the total {total}", expression=f"{total}*{factor}")
+        return compute, answer_step(f"{_round(Decimal(total) * (100 + tip) / 100, 2):.2f}")
 
     def answer_from(self, output: str, reading: Reading, params: dict[str, str]) -> str | None:
         values = numbers_in(output)
@@ -246,8 +246,8 @@ class TableMax:
         return tuple(rows) if len(rows) >= 2 else None
 
     def solve(self, reading: Reading, params: dict[str, str]) -> tuple[Step, Step]:
-        compute = _call("calculator", "find the highest price", expression=f"max({', '.join(v for _, v in reading)})")
-        return compute, _answer(max(reading, key=lambda r: float(r[1]))[0])
+        compute = call_step("calculator", "find the highest price", expression=f"max({', '.join(v for _, v in reading)})")
+        return compute, answer_step(max(reading, key=lambda r: float(r[1]))[0])
 
     def answer_from(self, output: str, reading: Reading, params: dict[str, str]) -> str | None:
         values = numbers_in(output)
@@ -307,9 +307,9 @@ class SignConvert:
 
     def solve(self, reading: Reading, params: dict[str, str]) -> tuple[Step, Step]:
         value = dict(reading)["value"]
-        compute = _call("convert", f"convert {value} {params['from']} to {params['to']}",
+        compute = call_step("convert", f"convert {value} {params['from']} to {params['to']}",
                         value=value, **{"from": params["from"], "to": params["to"]})
-        return compute, _answer(f"{_round(convert(float(value), params['from'], params['to']), 1):.1f}")
+        return compute, answer_step(f"{_round(convert(float(value), params['from'], params['to']), 1):.1f}")
 
     def answer_from(self, output: str, reading: Reading, params: dict[str, str]) -> str | None:
         values = numbers_in(output)
@@ -319,25 +319,33 @@ class SignConvert:
 KINDS: dict[str, Kind] = {"receipt_tip": ReceiptTip(), "table_max": TableMax(), "sign_convert": SignConvert()}
 
 
-def _kind(kind: str) -> Kind:
+def recipe(kind: str) -> Kind:
+    """How tasks of ``kind`` are generated, read and solved; ``ValueError`` names the known kinds."""
     if kind not in KINDS:
         raise ValueError(f"unknown tool-use kind {kind!r} (kinds: {', '.join(KINDS)})")
     return KINDS[kind]
 
 
+def kind_of(task: str) -> str:
+    """The kind of a tool-use task name (``tooluse/receipt_tip`` → ``receipt_tip``); ``ValueError`` otherwise."""
+    if not is_tool_task(task) or task.removeprefix(TASK_PREFIX) not in KINDS:
+        raise ValueError(f"not a generated tool-use task: {task!r} (tasks: {', '.join(TASK_PREFIX + k for k in KINDS)})")
+    return task.removeprefix(TASK_PREFIX)
+
+
 def reference_steps(kind: str, reading: Reading, params: dict[str, str]) -> tuple[Step, ...]:
     """OCR, then the computing tool, then the answer, all from ``reading``."""
-    recipe = _kind(kind)
-    return (_call("ocr", recipe.read_instruction, image="input"), *recipe.solve(reading, params))
+    how = recipe(kind)
+    return (call_step("ocr", how.read_instruction, image="input"), *how.solve(reading, params))
 
 
 @lru_cache(maxsize=128)
 def make_task(kind: str, seed: int) -> ToolUseTask:
     """The task of ``kind`` for ``seed`` (deterministic: the same seed gives the same image and answer)."""
-    recipe = _kind(kind)
+    how = recipe(kind)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int, got {seed!r}")
-    image, question, reading, params = recipe.generate(random.Random(f"{TASK_PREFIX}{kind}/{seed}"))
+    image, question, reading, params = how.generate(random.Random(f"{TASK_PREFIX}{kind}/{seed}"))
     steps = reference_steps(kind, reading, params)
     return ToolUseTask(kind, seed, question, image, steps[-1].value, steps, reading, params)
 
@@ -356,7 +364,7 @@ class ToolUseEnv:
         if not kinds:
             raise ValueError(f"kinds must name at least one kind ({', '.join(KINDS)})")
         for kind in kinds:
-            _kind(kind)
+            recipe(kind)
         if max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         self.kinds, self.max_steps = list(kinds), max_steps
@@ -406,66 +414,3 @@ class ToolUseEnv:
         if self.current is None:
             raise RuntimeError("no task yet: call reset(seed) first")
         return self.current
-
-
-# ---------------------------------------------------------------- the expert
-
-_READ_TOOLS = ("ocr", "zoom")
-
-
-class ToolUseExpert:
-    """A scripted tool-use planner: read the image, compute with the right tool, answer.
-
-    Before anything is read it forecasts with the task's true values (as a perfect reader would); once a
-    read tool ran, every number comes from what that tool returned (``observation.history``). If the OCR
-    text cannot be parsed it tries ``zoom`` once; if that fails too it answers ``unknown``.
-    """
-
-    def __init__(self, horizon: int = 5) -> None:
-        if horizon < 1:
-            raise ValueError(f"horizon must be at least 1, got {horizon}")
-        self.horizon = horizon
-
-    def steps(self, observation: Observation) -> tuple[Step, ...]:
-        """The remaining steps from this observation; ``ValueError`` if it is not a generated tool-use task."""
-        kind = observation.task.removeprefix(TASK_PREFIX)
-        if not observation.task.startswith(TASK_PREFIX) or kind not in KINDS:
-            raise ValueError(f"not a generated tool-use task: {observation.task!r} (kinds: {', '.join(KINDS)})")
-        task, recipe = make_task(kind, observation.seed), KINDS[kind]
-        if task.instruction != observation.instruction:
-            raise ValueError(f"the observation's question does not match {observation.task} seed {observation.seed}")
-        calls = [(h.step, h.outcome) for h in observation.history if h.step.action is ActionType.CALL]
-        ran = [(step, out) for step, out in calls if not out.startswith("not executable")]
-        if not any(_tool(step) in _READ_TOOLS for step, _ in calls):
-            return task.steps
-        parsed = (recipe.parse(out, task.params) for step, out in reversed(ran) if _tool(step) in _READ_TOOLS)
-        reading = next((r for r in parsed if r), None)
-        if reading is None:
-            if any(_tool(step) == "zoom" for step, _ in calls):
-                return (_answer("unknown"),)
-            return (_call("zoom", "enlarge and clean the image, then read it again", image="input", factor="3"),
-                    *recipe.solve(task.reading, task.params))
-        compute, answer = recipe.solve(reading, task.params)
-        done = [out for step, out in ran if step.key == compute.key]
-        if done:
-            return (_answer(recipe.answer_from(done[-1], reading, task.params) or answer.value),)
-        return compute, answer
-
-    def plan(self, observation: Observation) -> Any:
-        """A ``PlannerOutput`` (the canonical plan text, or the error when the task is not one of ours)."""
-        from ..agents.planner import PlannerOutput
-
-        try:
-            steps = self.steps(observation)
-        except ValueError as exc:
-            return PlannerOutput(None, "", error=str(exc))
-        plan = Plan(pad_to_horizon(steps, self.horizon), think=f"expert for {observation.task}")
-        return PlannerOutput(plan, format_plan(plan))
-
-    def plan_batch(self, observations: Sequence[Observation]) -> list[Any]:
-        return [self.plan(o) for o in observations]
-
-
-def _tool(step: Step) -> str:
-    spec = find_tool(step.target)
-    return spec.name if spec is not None else normalise(step.target)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..agents.feedback import step_feedback
 from ..data.examples import executed_step, observation_at, reference_plan
-from ..episodes import Episode, Feedback
+from ..envs.base import is_tool_task
+from ..episodes import Episode
 from ..metrics import consistent_prefix_length, evaluate_episodes, get_protocol, per_position_agreement, record_from_step
 from ..params import Params
 from ..rewards import trajectory_reward
@@ -40,13 +42,9 @@ def offline_metrics(planner: Any, episodes: Sequence[Episode], params: Params, g
         recorded = episode.steps[t]
         reference = record_from_step(executed_step(episode, t), recorded.observation, recorded.feedback)
         step = output.plan.first if output.plan is not None else None
-        predicted = record_from_step(None)
-        if step is not None:
-            agent = tool_agent if episode.task.startswith("tooluse/") else gui_agent
-            grounding = agent.ground(step, view)
-            feedback = Feedback(grounding.executable, element_ref=grounding.element_ref, point=grounding.point)
-            predicted = record_from_step(step, view, feedback)
-        pairs[index].append((predicted, reference))
+        agent = tool_agent if is_tool_task(episode.task) else gui_agent
+        feedback = step_feedback(step, view, agent, parse_error=output.error)
+        pairs[index].append((record_from_step(step, view, feedback), reference))
     judged = evaluate_episodes(pairs, protocol)
     agreement = per_position_agreement([o.plan for o in outputs], references, horizon=horizon)
     prefixes = [consistent_prefix_length(o.plan, r) for o, r in zip(outputs, references)]

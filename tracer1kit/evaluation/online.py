@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from ..actions import ActionType
-from ..agents.loop import BatchEnv, LoopTimings, PlannerLike, SerialEnvs, run_batch
+from ..agents.loop import LoopTimings, PlannerLike, run_batch
+from ..envs.base import BatchEnv
+from ..envs.factory import tool_jobs as factory_tool_jobs
 from ..episodes import Episode
 from ..params import Params
-
-
-def gui_envs(params: Params, workers: int) -> Any:
-    """MiniWoB++ slots: a pool of browser processes when ``workers > 1``, else one in-process browser."""
-    if workers > 1:
-        from ..envs.pool import EnvPool
-
-        return EnvPool(workers, screenshots=params.env.screenshots, episode_max_time_s=params.env.episode_max_time_s)
-    from ..envs.miniwob import MiniWoBEnv
-
-    return SerialEnvs(lambda task: MiniWoBEnv(task, screenshots=params.env.screenshots,
-                                              episode_max_time_s=params.env.episode_max_time_s))
-
-
-def tool_envs(params: Params) -> SerialEnvs:
-    from ..envs.tooluse import ToolUseEnv
-
-    return SerialEnvs(lambda task: ToolUseEnv([task.split("/", 1)[1]], max_steps=params.tooluse.max_steps))
+from ..rewards import score_episode
 
 
 def gui_jobs(params: Params) -> list[tuple[str, int, str]]:
@@ -37,8 +22,8 @@ def gui_jobs(params: Params) -> list[tuple[str, int, str]]:
 
 
 def tool_jobs(params: Params) -> list[tuple[str, int, str]]:
-    kinds = params.tooluse.kinds
-    return [(f"tooluse/{kinds[s % len(kinds)]}", s, "test") for s in params.tooluse.test_seeds]
+    """(task, seed, split) of the tool-use test seeds."""
+    return [(task, seed, "test") for task, seed in factory_tool_jobs(params.tooluse.kinds, params.tooluse.test_seeds)]
 
 
 def task_affine_rounds(tasks: Sequence[str], width: int) -> list[list[int]]:
@@ -74,13 +59,15 @@ def run_jobs(planner: PlannerLike, tool_agent: Any, envs: BatchEnv, jobs: Sequen
              max_steps: int, variant: str, reference_planner: PlannerLike | None,
              params: Params, timings: LoopTimings | None = None) -> list[Episode]:
     """Episodes for every job, in the jobs' order, ``len(envs)`` at a time so the planner batches across
-    environments; slots keep their task between rounds (see ``task_affine_rounds``)."""
+    environments; slots keep their task between rounds (see ``task_affine_rounds``). Each step is scored with
+    the params' Stage-1 reward and the live grounded reward."""
+    grounded = params.grounded.model_copy(update={"mode": "live"})
     out: dict[int, Episode] = {}
     for chosen in task_affine_rounds([task for task, _, _ in jobs], len(envs)):
         episodes = run_batch(planner, tool_agent, envs, [jobs[i][:2] for i in chosen], max_steps=max_steps,
-                             variant=variant, reference_planner=reference_planner, reward_params=params.reward,
-                             timings=timings)
-        out.update((i, replace(episode, split=jobs[i][2])) for i, episode in zip(chosen, episodes))
+                             variant=variant, reference_planner=reference_planner, timings=timings)
+        out.update((i, replace(score_episode(episode, params.reward, grounded), split=jobs[i][2]))
+                   for i, episode in zip(chosen, episodes))
     return [out[i] for i in range(len(jobs))]
 
 
@@ -123,22 +110,3 @@ def tool_use_summary(episodes: Sequence[Episode]) -> dict[str, float]:
     return {"answer_acc": sum(e.success for e in episodes) / n,
             "tool_acc": sum(selected) / max(1, len(selected)),
             "code_exec": executable / calls if calls else 0.0}
-
-
-def routed(planners: dict[str, PlannerLike], route: Callable[[str], str]) -> PlannerLike:
-    """One planner that sends each observation to ``planners[route(task)]`` (e.g. GUI vs tool experts)."""
-
-    class Routed:
-        horizon = next(iter(planners.values())).horizon
-
-        def plan_batch(self, observations):
-            results: list[Any] = [None] * len(observations)
-            groups: dict[str, list[int]] = {}
-            for i, obs in enumerate(observations):
-                groups.setdefault(route(obs.task), []).append(i)
-            for key, idx in groups.items():
-                for i, out in zip(idx, planners[key].plan_batch([observations[i] for i in idx])):
-                    results[i] = out
-            return results
-
-    return Routed()

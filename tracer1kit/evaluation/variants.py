@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..params import Params, with_overrides
+from ..training.common import STAGES
 
 TRAINED_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "sft": ({}, "sft"),
@@ -104,8 +105,7 @@ def trainings_needed(evals: list[Evaluation]) -> dict[Training, set[str]]:
 
 
 def _stages_up_to(checkpoint: str | None) -> set[str]:
-    order = ["sft", "stage1", "stage2"]
-    return set(order[: order.index(checkpoint) + 1]) if checkpoint else set()
+    return set(STAGES[: STAGES.index(checkpoint) + 1]) if checkpoint else set()
 
 
 # Params that SFT does not read: trainings differing only in these share one SFT model.

@@ -14,7 +14,7 @@ from PIL import Image
 
 from .calculator import CalculatorError, calculate
 from .convert import ConversionError, convert
-from .text import format_number, single_number
+from ..text import format_number, single_number
 from .vision import VisionError, ocr, parse_region, zoom
 
 INPUT_IMAGE = "input"

@@ -6,35 +6,11 @@ from pathlib import Path
 from typing import Sequence
 
 from ..data.examples import examples_from_episodes, to_dataset
-from ..episodes import Episode, EpisodeStore
+from ..experts.data import ensure_expert_data, expert_episodes
 from ..params import Params
 from ..runs import RunDir, changed_keys
 from .common import (STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from, final_dir,
                      log)
-
-EXPERT_DIR = "expert"
-TOOLUSE_DIR = "tooluse_expert"
-
-
-def expert_episodes(params: Params, episodes_root: Path, split: str) -> list[Episode]:
-    """The stored expert episodes of a split: MiniWoB++ and, when enabled, tool use."""
-    episodes = EpisodeStore(episodes_root / EXPERT_DIR).read(split=split)
-    if params.tooluse.enabled:
-        episodes += EpisodeStore(episodes_root / TOOLUSE_DIR).read(split=split)
-    return episodes
-
-
-def ensure_expert_data(params: Params, run: RunDir, episodes_root: Path | None = None) -> Path:
-    """Generate the expert episodes (GUI and tool use) unless already there; returns the episodes folder."""
-    from ..envs.expert_data import generate_from_params
-    from ..envs.tooluse_data import generate_tooluse_episodes
-
-    root = episodes_root or run.episodes_dir
-    if episodes_root is None:
-        generate_from_params(params, run)
-        if params.tooluse.enabled:
-            generate_tooluse_episodes(params, root / TOOLUSE_DIR)
-    return root
 
 
 def tools_text(params: Params) -> str | None:

@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from ..actions import ActionType, Step, completion_text, parse_plan, try_parse_plan
+from ..actions import Step, completion_text, parse_plan, try_parse_plan
 from ..agents.base import ToolAgent
-from ..agents.loop import state_changed
-from ..envs.base import Answer
+from ..agents.feedback import ground_step, step_feedback
+from ..envs.base import Environment, Transition, is_tool_task
 from ..episodes import Feedback, Observation
 from ..params import Params
 from ..rewards import grounded_reward
@@ -27,59 +27,47 @@ from .grpo import StageResult, record_samples, run_grpo_stage
 TERMS = ("executable", "matched", "advanced")
 
 
-def is_tool_task(task: str) -> bool:
-    return task.startswith("tooluse/")
-
-
 class GroundedJudge:
-    """Runs a completion's first step through the frozen tool agent and returns the execution feedback."""
+    """Runs a completion's first step through the frozen tool agent and returns the execution feedback
+    (:func:`~tracer1kit.agents.feedback.step_feedback`); in live mode the step is also executed on the
+    restored state (reset by seed, the reference prefix replayed) so ``advanced`` is known."""
 
     def __init__(self, params: Params, gui_agent: ToolAgent, tool_agent: ToolAgent | None = None,
-                 env_factory: Callable[[str], Any] | None = None) -> None:
+                 env_factory: Callable[[str], Environment] | None = None) -> None:
         self.params = params
         self.agents = {"gui": gui_agent, "tool": tool_agent}
         self.env_factory = env_factory
-        self.envs: dict[str, Any] = {}
+        self.envs: dict[str, Environment] = {}
         self.feedback = lru_cache(maxsize=4096)(self._feedback)
 
-    def _feedback(self, text: str, observation: str, reference: str, task: str, seed: int, prefix: str) -> Feedback | None:
+    def _feedback(self, text: str, observation: str, reference: str, task: str, seed: int, prefix: str) -> Feedback:
         outcome = try_parse_plan(text)
-        if outcome.plan is None:
-            return None
-        step, ref_step = outcome.plan.steps[0], parse_plan(reference).steps[0]
-        if step.action is ActionType.DONE or ref_step.action is ActionType.DONE:
-            return Feedback(executable=True, executed=step.action.value,
-                            matched_reference=step.action is ref_step.action, advanced=False)
+        step = outcome.plan.first if outcome.plan is not None else None
         obs = Observation.from_dict(json.loads(observation))
         agent = self.agents["tool" if is_tool_task(task) else "gui"]
         if agent is None:
             raise ValueError(f"a tool-use example ({task}) but tool use is off (tooluse.enabled: false)")
-        grounding = agent.ground(step, obs)
-        if not grounding.executable:
-            return Feedback(executable=False, error=grounding.error)
-        matched = agent.same_effect(step, grounding, ref_step, agent.ground(ref_step, obs))
-        advanced = None
-        if self.params.grounded.mode == "live" and self.env_factory is not None:
-            advanced = self._advances(task, seed, prefix, grounding.action, agent)
-        return Feedback(executable=True, executed=grounding.description, element_ref=grounding.element_ref,
-                        point=grounding.point, output=grounding.output, matched_reference=matched, advanced=advanced)
+        grounding = ground_step(step, obs, agent)
+        transition = None
+        if self.env_factory is not None and grounding is not None and grounding.executable:
+            transition = self._execute(task, seed, prefix, grounding.action, agent)
+        return step_feedback(step, obs, agent, reference=parse_plan(reference).first, grounding=grounding,
+                             transition=transition, parse_error=outcome.error)
 
-    def _advances(self, task: str, seed: int, prefix: str, action: Any, agent: ToolAgent) -> bool:
+    def _execute(self, task: str, seed: int, prefix: str, action: Any, agent: ToolAgent) -> Transition | None:
+        """Restore the recorded state live and execute ``action`` there; ``None`` if the state cannot be restored."""
         env = self.envs.get(task)
         if env is None:
             env = self.envs[task] = self.env_factory(task)
         obs = env.reset(seed)
-        if is_tool_task(task):
-            return env.step(action).success if isinstance(action, Answer) else action is not None and action.ok
         for raw in json.loads(prefix):
-            grounding = agent.ground(Step.from_dict(raw), obs)
+            grounding = ground_step(Step.from_dict(raw), obs, agent)
+            if grounding is None:
+                continue
             if not grounding.executable or grounding.action is None:
-                return False
+                return None
             obs = env.step(grounding.action).observation
-        if action is None:
-            return False
-        transition = env.step(action)
-        return transition.success or state_changed(obs, transition.observation)
+        return env.step(action) if action is not None else None
 
     def close(self) -> None:
         for env in self.envs.values():
@@ -112,24 +100,15 @@ def stage2_reward_funcs(judge: GroundedJudge) -> tuple[list[Callable], list[floa
 
 
 def default_judge(params: Params) -> GroundedJudge:
-    """The frozen tool agents of the kit: the DOM grounder for GUI steps, the real-tool executor for tool use."""
+    """The frozen tool agents of the kit: the DOM grounder for GUI steps, the real-tool executor for tool use;
+    live mode executes on environments from :func:`~tracer1kit.envs.factory.make_env` (no screenshots)."""
     from ..agents.grounding import DomGrounder
+    from ..agents.tools import ToolExecutor
+    from ..envs.factory import make_env
 
-    tool_agent = None
-    if params.tooluse.enabled:
-        from ..agents.tools import ToolExecutor
-
-        tool_agent = ToolExecutor()
-    def live_env(task: str) -> Any:
-        if is_tool_task(task):
-            from ..envs.tooluse import ToolUseEnv
-
-            return ToolUseEnv([task.split("/", 1)[1]], max_steps=params.tooluse.max_steps)
-        from ..envs.miniwob import MiniWoBEnv
-
-        return MiniWoBEnv(task, screenshots=False, episode_max_time_s=params.env.episode_max_time_s)
-
-    return GroundedJudge(params, DomGrounder(), tool_agent, live_env if params.grounded.mode == "live" else None)
+    tool_agent = ToolExecutor() if params.tooluse.enabled else None
+    live = (lambda task: make_env(task, params, screenshots=False)) if params.grounded.mode == "live" else None
+    return GroundedJudge(params, DomGrounder(), tool_agent, live)
 
 
 def train_stage2(params: Params, run: RunDir, dataset: Any, init_from: str | Path, *,

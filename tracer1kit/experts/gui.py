@@ -1,139 +1,27 @@
 """Scripted MiniWoB++ experts: the reference trajectories planners are trained and rewarded against.
 
 An expert reads an :class:`Observation` (instruction + visible elements) and returns its best-known
-remaining steps in the kit's action format, each naming its element with the grounder's canonical
-words (:func:`target_words`), so every expert step executes through the frozen grounder. Experts are
-stateless: what was already done is read from the page (field values, open menus) or from the
-observation's history. ``last_targets`` keeps the element ref each returned step means (``None`` for
-wait), so grounder accuracy on expert steps can be measured.
+remaining steps in the kit's action format (see :mod:`tracer1kit.experts.page`). Experts are stateless:
+what was already done is read from the page (field values, open menus) or from the observation's history.
+``last_targets`` keeps the element ref each returned step means, so grounder accuracy can be measured.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
-from ..actions import ActionType, Plan, Step, format_plan, pad_to_horizon
-from ..agents.grounding import target_words
-from ..episodes import Element, Episode, Observation
-
-Planned = tuple[Step, "int | None"]
-Solver = Callable[[Observation], list[Planned]]
+from ..actions import ActionType, Step
+from ..episodes import Element, Observation
+from .page import (ExpertError, Planned, Solver, by_id, by_text, click, done_before, fill, find, find_all, has_class,
+                   match, press, quoted, segment, type_into, visible, wait, waited_last, waits_in_a_row)
 
 
 class Expert(Protocol):
     last_targets: list[int | None]
 
     def next_steps(self, observation: Observation) -> list[Step]: ...
-
-
-class ExpertError(RuntimeError):
-    """The page does not show what the expert needs (e.g. the named element is missing)."""
-
-
-# ---------------------------------------------------------------- page helpers (pure)
-
-def quoted(instruction: str, count: int = 1) -> list[str]:
-    """The double-quoted strings of an instruction, in order; at least ``count`` of them."""
-    found = re.findall(r'"([^"]*)"', instruction)
-    if len(found) < count:
-        raise ExpertError(f"instruction {instruction!r} quotes {len(found)} strings, the task needs {count}")
-    return found
-
-
-def _match(instruction: str, pattern: str) -> re.Match[str]:
-    found = re.search(pattern, instruction)
-    if found is None:
-        raise ExpertError(f"instruction {instruction!r} does not match {pattern!r}")
-    return found
-
-
-def _has_class(el: Element, name: str) -> bool:
-    return name in el.classes.split()
-
-
-def find(obs: Observation, what: str, pred: Callable[[Element], bool],
-         elements: Iterable[Element] | None = None) -> Element:
-    """The first element satisfying ``pred``; ``what`` names it in the error."""
-    for el in obs.elements if elements is None else elements:
-        if pred(el):
-            return el
-    raise ExpertError(f"{obs.task or 'page'}: no {what} on the page")
-
-
-def find_all(obs: Observation, pred: Callable[[Element], bool]) -> list[Element]:
-    return [el for el in obs.elements if pred(el)]
-
-
-def by_id(obs: Observation, element_id: str) -> Element:
-    return find(obs, f"element #{element_id}", lambda e: e.id == element_id)
-
-
-def by_text(obs: Observation, text: str, tag: str | None = None, elements: Iterable[Element] | None = None) -> Element:
-    return find(obs, f"{tag or 'element'} {text!r}",
-                lambda e: e.text.strip() == text and (tag is None or e.tag == tag), elements)
-
-
-def segment(obs: Observation, anchor: Element, is_anchor: Callable[[Element], bool]) -> list[Element]:
-    """The elements from ``anchor`` up to the next element that is itself an anchor (page order):
-    one e-mail thread from its sender, one tweet from its user name."""
-    elements = list(obs.elements)
-    start = elements.index(anchor)
-    out = [anchor]
-    for el in elements[start + 1:]:
-        if is_anchor(el):
-            break
-        out.append(el)
-    return out
-
-
-def visible(el: Element) -> bool:
-    return el.width > 0 and el.height > 0
-
-
-def done_before(obs: Observation, step: Step) -> bool:
-    """Whether the observation's history already holds this action (same type, target and value)."""
-    return any(h.step.key == step.key for h in obs.history)
-
-
-def waited_last(obs: Observation) -> bool:
-    return bool(obs.history) and obs.history[-1].step.action is ActionType.WAIT
-
-
-def _waits_in_a_row(obs: Observation) -> int:
-    """How many wait steps end the observation's history."""
-    count = 0
-    for item in reversed(obs.history):
-        if item.step.action is not ActionType.WAIT:
-            break
-        count += 1
-    return count
-
-
-# ---------------------------------------------------------------- step builders
-
-def click(obs: Observation, el: Element, what: str, done: bool = False) -> Planned:
-    return Step(ActionType.CLICK, target=target_words(obs, el), instruction=f"click {what}", done=done), el.ref
-
-
-def type_into(obs: Observation, el: Element, text: str, what: str, done: bool = False) -> Planned:
-    return (Step(ActionType.TYPE, target=target_words(obs, el), value=text,
-                 instruction=f"type '{text}' into {what}", done=done), el.ref)
-
-
-def press(key: str, what: str) -> Planned:
-    """Press ``key`` (a key name of the env, e.g. ``ArrowRight``) on whatever has the focus."""
-    return Step(ActionType.PRESS, value=key, instruction=f"press {key} {what}"), None
-
-
-def wait(what: str) -> Planned:
-    return Step(ActionType.WAIT, instruction=f"wait for {what}"), None
-
-
-def fill(obs: Observation, el: Element, text: str, what: str) -> list[Planned]:
-    """Type ``text`` unless the field already holds it."""
-    return [] if el.value == text else [type_into(obs, el, text, what)]
 
 
 # ---------------------------------------------------------------- per-task solvers
@@ -149,7 +37,7 @@ def solve_click_button(obs: Observation) -> list[Planned]:
 
 def solve_click_link(obs: Observation) -> list[Planned]:
     name = quoted(obs.instruction)[0]
-    link = find(obs, f"link {name!r}", lambda e: e.text.strip() == name and _has_class(e, "alink"))
+    link = find(obs, f"link {name!r}", lambda e: e.text.strip() == name and has_class(e, "alink"))
     return [click(obs, link, f"the link '{name}'", done=True)]
 
 
@@ -189,7 +77,7 @@ def _is_checked(el: Element) -> bool:
 
 
 def solve_click_checkboxes(obs: Observation) -> list[Planned]:
-    wanted_text = _match(obs.instruction, r"Select (.*) and click Submit").group(1)
+    wanted_text = match(obs.instruction, r"Select (.*) and click Submit").group(1)
     wanted = set() if wanted_text.strip() == "nothing" else {w.strip() for w in wanted_text.split(",") if w.strip()}
     steps = []
     for box in find_all(obs, lambda e: e.tag == "input_checkbox"):
@@ -201,7 +89,7 @@ def solve_click_checkboxes(obs: Observation) -> list[Planned]:
 
 def solve_click_tab_2(obs: Observation) -> list[Planned]:
     name = quoted(obs.instruction)[0]
-    links = [e for e in obs.elements if _has_class(e, "alink") and e.text.strip() == name and visible(e)]
+    links = [e for e in obs.elements if has_class(e, "alink") and e.text.strip() == name and visible(e)]
     if links:
         return [click(obs, links[0], f"the link '{name}'", done=True)]
     tabs = find_all(obs, lambda e: e.tag == "a" and e.text.startswith("Tab #"))
@@ -213,18 +101,18 @@ def solve_click_tab_2(obs: Observation) -> list[Planned]:
 
 
 def solve_social_media(obs: Observation) -> list[Planned]:
-    user, button = _match(obs.instruction, r"For the user (@\S+?), click on the \"([^\"]+)\" button").groups()
-    is_user = lambda e: _has_class(e, "username")  # noqa: E731
+    user, button = match(obs.instruction, r"For the user (@\S+?), click on the \"([^\"]+)\" button").groups()
+    is_user = lambda e: has_class(e, "username")  # noqa: E731
     anchor = find(obs, f"user {user}", lambda e: is_user(e) and e.text.strip() == user)
     tweet = segment(obs, anchor, is_user)
     icon = {"Reply": "reply", "Retweet": "retweet", "Like": "like"}.get(button)
     if icon is not None:
-        target = find(obs, f"{button} icon of {user}", lambda e: _has_class(e, icon), tweet)
+        target = find(obs, f"{button} icon of {user}", lambda e: has_class(e, icon), tweet)
         return [click(obs, target, f"the {button} icon of {user}'s post", done=True)]
     items = [e for e in tweet if e.text.strip() in (button, f"{button} {user}") and visible(e)]
     if items:
         return [click(obs, items[0], f"'{button}' in the menu", done=True)]
-    more = find(obs, f"menu of {user}", lambda e: _has_class(e, "more"), tweet)
+    more = find(obs, f"menu of {user}", lambda e: has_class(e, "more"), tweet)
     return [click(obs, more, f"the More menu of {user}'s post")]
 
 
@@ -272,29 +160,29 @@ def solve_email_inbox(obs: Observation) -> list[Planned]:
         return _compose(obs, by, "reply", "reply-text", "send-reply", fields["message"], "the reply box")
     if task == "forward":
         return _compose(obs, by, "forward", "forward-sender", "send-forward", fields["to"], "the To field")
-    is_sender = lambda e: _has_class(e, "email-sender")  # noqa: E731
+    is_sender = lambda e: has_class(e, "email-sender")  # noqa: E731
     anchor = find(obs, f"email by {by}", lambda e: is_sender(e) and e.text.strip() == by)
     icon = "trash" if task == "delete" else "star"
-    target = find(obs, f"{icon} icon", lambda e: _has_class(e, icon), segment(obs, anchor, is_sender))
+    target = find(obs, f"{icon} icon", lambda e: has_class(e, icon), segment(obs, anchor, is_sender))
     return [click(obs, target, f"the {icon} icon of the email from {by}", done=True)]
 
 
 def _compose(obs: Observation, by: str, button: str, box_id: str, send_id: str, text: str, what: str) -> list[Planned]:
     """Open the email from ``by``, press reply/forward, fill the box, send."""
-    named = lambda name: lambda e: (e.id == name or _has_class(e, name)) and visible(e)  # noqa: E731
+    named = lambda name: lambda e: (e.id == name or has_class(e, name)) and visible(e)  # noqa: E731
     box = next((e for e in obs.elements if named(box_id)(e)), None)
     if box is not None:
         send = find(obs, "Send button", named(send_id))
         return fill(obs, box, text, what) + [click(obs, send, "the Send button", done=True)]
-    opened = next((e for e in obs.elements if _has_class(e, f"email-{button}") and visible(e)), None)
+    opened = next((e for e in obs.elements if has_class(e, f"email-{button}") and visible(e)), None)
     if opened is not None:
         return [click(obs, opened, f"the {button.capitalize()} button")]
-    sender = find(obs, f"email by {by}", lambda e: _has_class(e, "email-sender") and e.text.strip() == by)
+    sender = find(obs, f"email by {by}", lambda e: has_class(e, "email-sender") and e.text.strip() == by)
     return [click(obs, sender, f"the email from {by}")]
 
 
 def _menu_items(obs: Observation) -> list[Element]:
-    return [e for e in obs.elements if _has_class(e, "ui-menu-item") or _has_class(e, "ui-menu-item-wrapper")]
+    return [e for e in obs.elements if has_class(e, "ui-menu-item") or has_class(e, "ui-menu-item-wrapper")]
 
 
 def solve_use_autocomplete(obs: Observation) -> list[Planned]:
@@ -318,7 +206,7 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 
 
 def solve_choose_date(obs: Observation) -> list[Planned]:
-    month, day, year = (int(x) for x in _match(obs.instruction, r"Select (\d\d)/(\d\d)/(\d{4})").groups())
+    month, day, year = (int(x) for x in match(obs.instruction, r"Select (\d\d)/(\d\d)/(\d{4})").groups())
     box = by_id(obs, "datepicker")
     submit = click(obs, by_text(obs, "Submit", "button"), "the Submit button", done=True)
     if box.value == f"{month:02d}/{day:02d}/{year}":
@@ -328,18 +216,18 @@ def solve_choose_date(obs: Observation) -> list[Planned]:
 
 def _pick_date(obs: Observation, box: Element, month: int, day: int, year: int, what: str) -> list[Planned]:
     """Open the jQuery UI calendar, page to the month, click the day."""
-    shown_month = next((e for e in obs.elements if _has_class(e, "ui-datepicker-month") and visible(e)), None)
-    shown_year = next((e for e in obs.elements if _has_class(e, "ui-datepicker-year") and visible(e)), None)
+    shown_month = next((e for e in obs.elements if has_class(e, "ui-datepicker-month") and visible(e)), None)
+    shown_year = next((e for e in obs.elements if has_class(e, "ui-datepicker-year") and visible(e)), None)
     if shown_month is None or shown_year is None:
         return [click(obs, box, what)]
     offset = (year * 12 + month - 1) - (int(shown_year.text) * 12 + MONTHS.index(shown_month.text.strip()))
     if offset:
         name = "ui-datepicker-prev" if offset < 0 else "ui-datepicker-next"
-        arrow = find(obs, "calendar arrow", lambda e: _has_class(e, name))
+        arrow = find(obs, "calendar arrow", lambda e: has_class(e, name))
         label = "Prev" if offset < 0 else "Next"
         return [click(obs, arrow, f"the {label} arrow to go to {MONTHS[month - 1]}")] * abs(offset)
     cell = find(obs, f"day {day}", lambda e: e.tag == "a" and e.text.strip() == str(day)
-                and _has_class(e, "ui-state-default") and visible(e))
+                and has_class(e, "ui-state-default") and visible(e))
     return [click(obs, cell, f"day {day} of {MONTHS[month - 1]} {year}")]
 
 
@@ -350,14 +238,14 @@ def _inside(inner: Element, outer: Element) -> bool:
 
 def solve_search_engine(obs: Observation) -> list[Planned]:
     query = quoted(obs.instruction)[0]
-    rank = int(_match(obs.instruction, r"click the (\d+)(?:st|nd|rd|th) search result").group(1))
-    results = [e for e in obs.elements if _has_class(e, "search-title") and visible(e)]
+    rank = int(match(obs.instruction, r"click the (\d+)(?:st|nd|rd|th) search result").group(1))
+    results = [e for e in obs.elements if has_class(e, "search-title") and visible(e)]
     if not results:
         box = find(obs, "search box", lambda e: e.id == "search-text")
         return fill(obs, box, query, "the search box") + [click(obs, by_text(obs, "Search", "button"), "the Search button")]
     page, index = divmod(rank - 1, 3)
-    active = find(obs, "active page", lambda e: _has_class(e, "active") and _has_class(e, "page-item"))
-    links = [e for e in obs.elements if _has_class(e, "page-link")]
+    active = find(obs, "active page", lambda e: has_class(e, "active") and has_class(e, "page-item"))
+    links = [e for e in obs.elements if has_class(e, "page-link")]
     current = next((e.text.strip() for e in links if _inside(e, active)), "1")
     if current != str(page + 1):
         target = find(obs, f"page {page + 1} link", lambda e: e in links and e.text.strip() == str(page + 1))
@@ -388,7 +276,7 @@ def _book_flight_fields(obs: Observation, fields: Sequence[tuple[Element, str, s
             steps.append(click(obs, option, f"the suggestion '{option.text.strip()}'"))
             continue
         if box.value == wanted and not steps:  # typed, its menu not shown yet: give it up to 3 waits
-            waits = _waits_in_a_row(obs)
+            waits = waits_in_a_row(obs)
             if waits >= 3:
                 raise ExpertError(f"book-flight: no suggestions for {wanted!r} after {waits} waits")
             return [wait("the suggestions")], False
@@ -398,24 +286,24 @@ def _book_flight_fields(obs: Observation, fields: Sequence[tuple[Element, str, s
 
 def _minutes(duration: str) -> int:
     """Minutes of a flight duration written like ``5h 3m``."""
-    hours, minutes = _match(duration, r"(\d+)h (\d+)m").groups()
+    hours, minutes = match(duration, r"(\d+)h (\d+)m").groups()
     return int(hours) * 60 + int(minutes)
 
 
 def solve_book_flight(obs: Observation) -> list[Planned]:
-    found = _match(obs.instruction, r"Book the (cheapest|shortest) one-way flight from: (.+) to: (.+) on "
+    found = match(obs.instruction, r"Book the (cheapest|shortest) one-way flight from: (.+) to: (.+) on "
                                     r"(\d\d)/(\d\d)/(\d{4})")
     criterion, origin, destination = found.group(1, 2, 3)
     month, day, year = (int(x) for x in found.group(4, 5, 6))
-    is_flight = lambda e: _has_class(e, "flight")  # noqa: E731
+    is_flight = lambda e: has_class(e, "flight")  # noqa: E731
     flights = [e for e in obs.elements if is_flight(e) and visible(e)]
     if flights:
         offers = []
         for flight in flights:
             parts = segment(obs, flight, is_flight)
-            book = find(obs, "Book flight button", lambda e: _has_class(e, "flight-price"), parts)
-            duration = find(obs, "flight duration", lambda e: _has_class(e, "time-duration"), parts).text.strip()
-            price = int(_match(book.text, r"\$(\d+)").group(1))
+            book = find(obs, "Book flight button", lambda e: has_class(e, "flight-price"), parts)
+            duration = find(obs, "flight duration", lambda e: has_class(e, "time-duration"), parts).text.strip()
+            price = int(match(book.text, r"\$(\d+)").group(1))
             offers.append((price if criterion == "cheapest" else _minutes(duration), book, duration))
         _, book, duration = min(offers, key=lambda offer: offer[0])
         label = " ".join(book.text.split())
@@ -430,7 +318,7 @@ def solve_book_flight(obs: Observation) -> list[Planned]:
         return steps + [search]
     picked = _pick_date(obs, box, month, day, year, "the Departure Date field")
     day_cell = next((e for e in obs.elements if e.ref == picked[-1][1]), None)
-    return steps + picked + ([search] if day_cell is not None and _has_class(day_cell, "ui-state-default") else [])
+    return steps + picked + ([search] if day_cell is not None and has_class(day_cell, "ui-state-default") else [])
 
 
 # jQuery UI slider keys: the arrows move it by its step (1), PageUp/PageDown by a fifth of its range.
@@ -462,9 +350,9 @@ def _slider_keys(value: int, target: int, low: int = -10, high: int = 10) -> lis
 
 
 def solve_form_sequence(obs: Observation) -> list[Planned]:
-    found = _match(obs.instruction, r"Select (-?\d+) with the slider, click the ((\d)(?:st|nd|rd|th)) checkbox")
+    found = match(obs.instruction, r"Select (-?\d+) with the slider, click the ((\d)(?:st|nd|rd|th)) checkbox")
     target, ordinal, rank = int(found.group(1)), found.group(2), found.group(3)
-    handle = find(obs, "slider handle", lambda e: _has_class(e, "ui-slider-handle"))
+    handle = find(obs, "slider handle", lambda e: has_class(e, "ui-slider-handle"))
     value = int(by_id(obs, "val").text.strip())
     steps: list[Planned] = []
     if value != target:
@@ -532,59 +420,3 @@ def expert_for(task: str) -> Expert:
     if task not in EXPERTS:
         raise ValueError(f"no scripted expert for task {task!r}; supported tasks: {', '.join(sorted(EXPERTS))}")
     return EXPERTS[task]()
-
-
-# ---------------------------------------------------------------- as a planner, and whole episodes
-
-class ExpertPlanner:
-    """The experts of every supported task as a planner: the first ``horizon`` expert steps per state."""
-
-    def __init__(self, horizon: int = 5) -> None:
-        if horizon < 1:
-            raise ValueError(f"horizon must be at least 1, got {horizon}")
-        self.horizon = horizon
-        self._experts: dict[str, Expert] = {}
-
-    def expert(self, task: str) -> Expert:
-        if task not in self._experts:
-            self._experts[task] = expert_for(task)
-        return self._experts[task]
-
-    def plan(self, observation: Observation, horizon: int | None = None) -> Any:
-        """A ``PlannerOutput`` whose text is the canonical plan; an expert failure becomes its error."""
-        from ..agents.planner import PlannerOutput
-
-        try:
-            steps = self.expert(observation.task).next_steps(observation)
-        except ExpertError as exc:
-            return PlannerOutput(None, "", error=str(exc))
-        plan = Plan(pad_to_horizon(steps, horizon or self.horizon), think=f"expert for {observation.task}")
-        return PlannerOutput(plan, format_plan(plan))
-
-    def plan_batch(self, observations: Sequence[Observation]) -> list[Any]:
-        return [self.plan(obs) for obs in observations]
-
-
-class _OneEnv:
-    """One environment as the agent loop's batch of environment slots."""
-
-    def __init__(self, env: Any) -> None:
-        self.env = env
-
-    def __len__(self) -> int:
-        return 1
-
-    def reset(self, jobs: list[tuple[str, int]]) -> list[Observation]:
-        return [self.env.reset(seed) for _, seed in jobs]
-
-    def step(self, actions: list[Any]) -> list[Any]:
-        return [None if action is None else self.env.step(action) for action in actions]
-
-
-def run_expert_episode(env: Any, seed: int, max_steps: int, grounder: Any, horizon: int = 5) -> Episode:
-    """One expert episode on ``env`` through the frozen grounder, recorded by the agent loop
-    (each step's plan is the expert's forecast, its feedback what the grounder executed)."""
-    from ..agents.loop import run_batch
-
-    return run_batch(ExpertPlanner(horizon), grounder, _OneEnv(env), [(env.task, seed)],
-                     max_steps=max_steps, variant="expert")[0]

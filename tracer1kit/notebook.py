@@ -1,0 +1,47 @@
+"""What the notebooks call beyond the library's own functions: the first cell's setup and the planners they show.
+
+Every notebook starts with::
+
+    from tracer1kit.notebook import setup
+    params, run = setup(params_path, run_dir)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .evaluation.run import frozen_planner
+from .evaluation.variants import main_training_dir
+from .params import Params, load_params
+from .runs import RunDir
+from .training.common import final_dir
+from .viz.figures import use_notebook_renderer
+
+
+def setup(params_path: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> tuple[Params, RunDir]:
+    """The validated params and the run directory (created if missing); never touches a model hub; figures
+    also carry HTML so exported notebooks show them."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(name, "1")
+    use_notebook_renderer()
+    params = load_params(params_path)
+    run = RunDir.create(run_dir)
+    print(f"params: {params_path}  run: {run.root}")
+    return params, run
+
+
+def main_checkpoint(params: Params, run: RunDir, stage: str = "stage2") -> Path | None:
+    """The final model of ``stage`` in the run's main training (the unmodified params), if it was trained."""
+    path = final_dir(RunDir(main_training_dir(params, run.root)), stage)
+    return path if path.exists() else None
+
+
+def main_planner(params: Params, run: RunDir, stage: str = "stage2", *, horizon: int | None = None) -> Any:
+    """A frozen planner over the main training's ``stage`` model, or over the untrained ``params.model`` when that
+    stage was not trained here; ``horizon`` overrides the params' K."""
+    checkpoint = main_checkpoint(params, run, stage)
+    if horizon is not None:
+        params = params.model_copy(update={"planner": params.planner.model_copy(update={"horizon": horizon})})
+    return frozen_planner(str(checkpoint) if checkpoint is not None else params.model.spec, params)
