@@ -16,7 +16,7 @@ import time
 from tracer1kit.agents.grounding import DomGrounder
 from tracer1kit.envs.factory import env_slots
 from tracer1kit.evaluation import frozen_planner
-from tracer1kit.evaluation.online import gui_jobs, run_jobs, summarize
+from tracer1kit.evaluation.online import episode_record, gui_jobs, run_jobs
 from tracer1kit.experts.planner import ExpertPlanner
 from tracer1kit.params import load_params
 
@@ -47,9 +47,10 @@ def main() -> None:
                 elapsed = time.perf_counter() - start
             finally:
                 envs.close()
-            summary = summarize(episodes)
-            print(f"{name[-10:]:>10} {workers:>7} {len(episodes) / elapsed * 60:>12.1f} "
-                  f"{summary.success_rate:>8.2f} {summary.mean_steps:>13.2f}")
+            records = [episode_record(e) for e in episodes]
+            success = sum(r["success"] for r in records) / len(records)
+            steps = sum(r["steps"] for r in records) / len(records)
+            print(f"{name[-10:]:>10} {workers:>7} {len(episodes) / elapsed * 60:>12.1f} {success:>8.2f} {steps:>13.2f}")
 
 
 if __name__ == "__main__":

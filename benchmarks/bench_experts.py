@@ -3,7 +3,8 @@
     python benchmarks/bench_experts.py --seeds 50            # every supported task
     python benchmarks/bench_experts.py --seeds 5 --tasks login-user click-tab-2
 
-Grounder accuracy counts the expert's steps whose target words ground back to the element the expert meant.
+Grounder accuracy counts the expert's steps whose target words ground back to the element the expert meant;
+"longest" is the most steps of a successful episode (the figures of ``tracer1kit.experts.lengths``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def bench_task(task: str, seeds: range, max_steps: int, screenshots: bool) -> di
     failed = [e.seed for e in episodes if not e.success]
     return {"success": sum(e.success for e in episodes) / len(episodes),
             "steps": sum(len(e.steps) for e in episodes) / len(episodes),
+            "longest": max((len(e.steps) for e in episodes if e.success), default=0),
             "per_min": 60 * len(episodes) / seconds,
             "grounding": sum(h for h, _ in hits) / max(1, sum(t for _, t in hits)),
             "failed": failed}
@@ -57,11 +59,12 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=30)
     parser.add_argument("--screenshots", action="store_true", help="take screenshots (slower, like data generation)")
     args = parser.parse_args()
-    print("| task | success | mean steps | episodes/min | grounder acc. | failed seeds |\n|---|---|---|---|---|---|")
+    print("| task | success | mean steps | longest | episodes/min | grounder acc. | failed seeds |\n"
+          "|---|---|---|---|---|---|---|")
     for task in args.tasks:
         r = bench_task(task, range(args.seeds), args.max_steps, args.screenshots)
-        print(f"| {task} | {r['success']:.0%} | {r['steps']:.1f} | {r['per_min']:.0f} | {r['grounding']:.1%} "
-              f"| {' '.join(map(str, r['failed'][:8]))} |", flush=True)
+        print(f"| {task} | {r['success']:.0%} | {r['steps']:.1f} | {r['longest']} | {r['per_min']:.0f} "
+              f"| {r['grounding']:.1%} | {' '.join(map(str, r['failed'][:8]))} |", flush=True)
 
 
 if __name__ == "__main__":

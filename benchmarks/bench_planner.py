@@ -5,13 +5,21 @@ the screenshot (when the model sees). Usage:
 ``python benchmarks/bench_planner.py [--model tiny|smollm2-135m|PATH] [--repeats 3] [--max-new-tokens 64]``.
 Tokens/s counts generated tokens (padding excluded); the untrained model rarely stops before
 ``max_new_tokens``, so a plan's time here is an upper bound for a trained model's short plans.
+
+With ``--tasks`` it instead runs the scripted experts on those MiniWoB++ tasks (Chromium, ``--seeds`` seeds each)
+and prints the prompt tokens of every recorded observation in the full and the compact form (``planner.prompt``),
+per task and for the system prompt alone:
+``python benchmarks/bench_planner.py --model smollm2-135m --tasks login-user email-inbox book-flight``.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 from PIL import Image
@@ -20,7 +28,7 @@ from tracer1kit.actions import ActionType, Step
 from tracer1kit.agents.planner import Planner
 from tracer1kit.episodes import Element, HistoryItem, Observation
 from tracer1kit.models import load_policy
-from tracer1kit.prompts import build_messages
+from tracer1kit.prompts import SYSTEM_PROMPT, build_messages, compact_system_prompt
 
 TAGS = ["button", "input_text", "div", "span", "a", "label"]
 
@@ -44,6 +52,40 @@ def prompt_tokens(policy, obs: Observation, horizon: int, use_image: bool) -> in
     return int(policy.processor(text=[text], images=images, return_tensors="pt")["input_ids"].shape[1])
 
 
+def chat_tokens(policy, messages: list[dict]) -> int:
+    """Tokens of a text-only chat prompt as the model sees it (chat template and generation prompt included)."""
+    text = policy.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return len(policy.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def expert_prompt_tokens(policy, tasks: list[str], seeds: int, horizon: int, max_elements: int) -> None:
+    """Full vs compact prompt tokens on every observation the experts record on ``tasks`` (history as in training)."""
+    from tracer1kit.data.examples import observation_at
+    from tracer1kit.experts.data import generate_expert_episodes
+
+    store = Path(tempfile.mkdtemp(prefix="bench-prompts-"))
+    episodes = generate_expert_episodes(tasks, list(range(seeds)), store, split="train", screenshots=False)
+    system = {"full": SYSTEM_PROMPT, "compact": compact_system_prompt(tools=False)}
+    sizes = {form: len(policy.tokenizer(text, add_special_tokens=False)["input_ids"]) for form, text in system.items()}
+    print("system prompt tokens: " + ", ".join(f"{form} {size}" for form, size in sizes.items()))
+    print(f"{'task':<16} {'states':>6} {'full mean':>9} {'full max':>8} {'compact mean':>12} {'compact max':>11} "
+          f"{'saved':>6}")
+    everything: dict[str, list[int]] = {"full": [], "compact": []}
+    for task in tasks:
+        observations = [observation_at(e, t) for e in episodes if e.task == task for t in range(len(e.steps))]
+        counts = {form: [chat_tokens(policy, build_messages(o, horizon=horizon, use_image=False, history_len=4,
+                                                            max_elements=max_elements, form=form))
+                         for o in observations] for form in ("full", "compact")}
+        for form, values in counts.items():
+            everything[form] += values
+        full, compact = statistics.mean(counts["full"]), statistics.mean(counts["compact"])
+        print(f"{task:<16} {len(observations):>6} {full:>9.0f} {max(counts['full']):>8} {compact:>12.0f} "
+              f"{max(counts['compact']):>11} {1 - compact / full:>6.0%}")
+    full, compact = statistics.mean(everything["full"]), statistics.mean(everything["compact"])
+    print(f"{'all':<16} {len(everything['full']):>6} {full:>9.0f} {max(everything['full']):>8} {compact:>12.0f} "
+          f"{max(everything['compact']):>11} {1 - compact / full:>6.0%}")
+
+
 def bench(policy, horizon: int, batch: int, max_new_tokens: int, repeats: int) -> tuple[float, float]:
     planner = Planner(policy, horizon=horizon, max_new_tokens=max_new_tokens, greedy=True)
     observations = [observation()] * batch
@@ -61,6 +103,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--model", default="tiny", help="a model spec or checkpoint path")
+    parser.add_argument("--tasks", nargs="*", default=[], help="MiniWoB++ tasks: prompt tokens, full vs compact")
+    parser.add_argument("--seeds", type=int, default=3, help="expert episodes per task (with --tasks)")
+    parser.add_argument("--horizon", type=int, default=2, help="K in the prompts (with --tasks)")
+    parser.add_argument("--max-elements", type=int, default=20, help="planner.max_elements (with --tasks)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     start = time.perf_counter()
@@ -68,6 +114,9 @@ def main() -> None:
     print(f"{args.model}: loaded in {time.perf_counter() - start:.1f} s, "
           f"{sum(p.numel() for p in policy.model.parameters()) / 1e6:.1f} M parameters, "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if args.tasks:
+        expert_prompt_tokens(policy, args.tasks, args.seeds, args.horizon, args.max_elements)
+        return
     obs = observation()
     for use_image in (False, True) if policy.supports_images else (False,):
         print(f"prompt tokens, 15 elements, image={use_image}: {prompt_tokens(policy, obs, 5, use_image)}")

@@ -24,6 +24,22 @@ def test_reference_plan_takes_executed_steps_and_pads_with_done() -> None:
     assert all(s.done for s in padded[1:])
 
 
+def test_forecast_reasoning_names_the_real_steps_before_the_plan() -> None:
+    from tracer1kit.actions import parse_plan, format_plan
+    from tracer1kit.data.examples import with_reasoning
+
+    a = Step(ActionType.TYPE, target="Username", value="alice", instruction="type 'alice' into the Username field")
+    b = Step(ActionType.CLICK, target="Login", done=True)
+    episode = _episode(a, b)
+    target = with_reasoning(reference_plan(episode, 0, 4), "forecast")
+    assert target.think == 'next: type \'alice\' into the Username field; then click "Login", done'
+    assert target.steps == reference_plan(episode, 0, 4).steps                  # the plan itself is unchanged
+    assert parse_plan(format_plan(target)) == target
+    assert with_reasoning(reference_plan(episode, 1, 4), "forecast").think == 'next: click "Login", done'
+    assert with_reasoning(reference_plan(episode, 0, 1), "forecast").think == "next: type 'alice' into the Username field"
+    assert with_reasoning(reference_plan(episode, 0, 4), "none").think == ""
+
+
 def test_reference_plan_rejects_bad_index_and_horizon() -> None:
     episode = _episode(Step(ActionType.CLICK, target="Login", done=True))
     with pytest.raises(ValueError, match="t=5"):
@@ -75,9 +91,111 @@ def test_book_flight_books_the_cheapest_or_shortest(criterion: str, price: int, 
     assert step.target == f"Book flight for ${price}" and f"${price}" in step.instruction
 
 
+def test_lookahead_readers_parse_their_instructions() -> None:
+    from hypothesis import given, strategies as st
+
+    from tracer1kit.experts.lookahead import dropdown_task, phone_book_task, spinner_target
+
+    name = st.from_regex(r"[A-Z][a-z]{1,9}( [A-Z][a-z]{1,9})?", fullmatch=True)
+
+    @given(st.integers(-10, 10), name, st.sampled_from(["phone", "email", "address"]),
+           st.sampled_from(["5ft 9in", "5ft 10in", "6 ft", "6ft 1in"]), st.sampled_from(["Yes", "No", "Maybe"]))
+    def check(value: int, person: str, detail: str, option: str, button: str) -> None:
+        assert spinner_target(f"Select {value} with the spinner and hit Submit.") == value
+        tail = " number." if detail == "phone" else "."
+        phone_book = f"Find {person} in the contact book and click on their {detail}{tail}"
+        assert phone_book_task(phone_book) == (person, detail)
+        text = f'Choose {option} from the dropdown, then click the button labeled "{button}".'
+        assert dropdown_task(text) == (option, button)
+
+    check()
+
+
+@pytest.mark.parametrize("reader", ["spinner_target", "phone_book_task", "dropdown_task"])
+def test_lookahead_readers_name_the_instruction_they_cannot_read(reader: str) -> None:
+    from tracer1kit.experts import lookahead
+    from tracer1kit.experts.page import ExpertError
+
+    with pytest.raises(ExpertError, match="Click the button"):
+        getattr(lookahead, reader)("Click the button.")
+
+
+def _spinner_page(value: str, *history: Step) -> Observation:
+    from tracer1kit.episodes import Element, HistoryItem
+
+    elements = (Element(1, "input_text", value=value, id="spinner", width=133, height=15),
+                Element(2, "button", "Submit", id="subbtn", width=95, height=31))
+    return Observation("Select -3 with the spinner and hit Submit.", elements=elements, task="use-spinner",
+                       history=tuple(HistoryItem(step) for step in history))
+
+
+def test_use_spinner_focuses_once_then_presses_one_key_per_value() -> None:
+    from tracer1kit.experts.lookahead import solve_use_spinner
+
+    planned = solve_use_spinner(_spinner_page("0"))
+    steps = [step for step, _ in planned]
+    assert [s.action for s in steps] == [ActionType.CLICK] + [ActionType.PRESS] * 3 + [ActionType.CLICK]
+    assert [ref for _, ref in planned] == [1, None, None, None, 2]  # the spinner field, keys, Submit
+    assert [s.value for s in steps[1:4]] == ["ArrowDown"] * 3
+    assert steps[-1].done and not any(s.done for s in steps[:-1])
+    pressed = [step for step, _ in solve_use_spinner(_spinner_page("-1", steps[0], steps[1]))]
+    assert [s.action for s in pressed] == [ActionType.PRESS] * 2 + [ActionType.CLICK]
+    assert [step for step, _ in solve_use_spinner(_spinner_page("-3"))] == [steps[-1]]
+    above = [step for step, _ in solve_use_spinner(_spinner_page("-5", steps[0]))]
+    assert [s.value for s in above[:-1]] == ["ArrowUp"] * 2
+
+
+def _sections_page(active: int, panel: bool, waits: int) -> Observation:
+    from tracer1kit.episodes import Element, HistoryItem
+
+    elements = []
+    for i in (1, 2, 3):
+        state = "ui-accordion-header-active" if i == active else "ui-accordion-header-collapsed"
+        elements.append(Element(i, "h3", f"Section #{i}", classes=f"ui-accordion-header {state}", width=152, height=17))
+        if i == active and panel:
+            elements.append(Element(10, "div", classes="ui-accordion-content", width=152, height=40))
+            elements.append(Element(11, "span", "sed", classes="alink", width=16, height=11))
+    return Observation('Expand the sections below, to find and click on the link "ac".', elements=tuple(elements),
+                       task="click-collapsible-2", history=(HistoryItem(Step(ActionType.WAIT)),) * waits)
+
+
+@pytest.mark.parametrize("active,panel,waits,expected", [
+    (0, False, 0, "Section #1"), (1, True, 0, "Section #2"), (2, True, 0, "Section #3"),
+    (2, False, 0, "wait"), (2, False, 2, "wait"), (2, False, 3, "Section #3")])
+def test_click_collapsible_2_opens_sections_in_turn_and_waits_for_each(active: int, panel: bool, waits: int,
+                                                                        expected: str) -> None:
+    from tracer1kit.experts.lookahead import MAX_WAITS, solve_click_collapsible_2
+
+    assert MAX_WAITS == 3
+    (step, ref), = solve_click_collapsible_2(_sections_page(active, panel, waits))
+    assert (step.action.value if ref is None else step.target) == expected and not step.done
+
+
+def test_click_collapsible_2_fails_clearly_when_no_section_holds_the_link() -> None:
+    from tracer1kit.experts.lookahead import solve_click_collapsible_2
+    from tracer1kit.experts.page import ExpertError
+
+    with pytest.raises(ExpertError, match=r"'ac' is in none of the sections \(3 tried\)"):
+        solve_click_collapsible_2(_sections_page(3, True, 0))
+
+
+def test_lookahead_tasks_are_registered_with_a_reason_and_a_length() -> None:
+    from tracer1kit.experts.gui import SOLVERS
+    from tracer1kit.experts.lengths import LONGEST_EPISODE
+    from tracer1kit.experts.lookahead import LOOKAHEAD_SOLVERS, LOOKAHEAD_TASKS
+
+    assert set(LOOKAHEAD_TASKS) == set(LOOKAHEAD_SOLVERS) and len(LOOKAHEAD_TASKS) >= 6
+    assert all(SOLVERS[task] is solver for task, solver in LOOKAHEAD_SOLVERS.items())
+    assert all(reason.strip() and reason.endswith(".") for reason in LOOKAHEAD_TASKS.values())
+    assert set(LONGEST_EPISODE) == set(SOLVERS), "measure new tasks with benchmarks/bench_experts.py"
+    assert all(isinstance(n, int) and 1 <= n <= 30 for n in LONGEST_EPISODE.values())
+
+
 CASES = [("login-user", 0), ("click-checkboxes", 1), ("email-inbox", 2), ("choose-date", 3),
          ("social-media", 2), ("use-autocomplete", 0), ("click-tab-2", 4),
-         ("book-flight", 0), ("book-flight", 1), ("form-sequence", 0), ("form-sequence", 2)]
+         ("book-flight", 0), ("book-flight", 1), ("form-sequence", 0), ("form-sequence", 2),
+         ("click-collapsible", 0), ("click-collapsible-2", 2), ("click-tab-2-hard", 3), ("navigate-tree", 8),
+         ("phone-book", 1), ("login-user-popup", 1), ("form-sequence-3", 2), ("use-spinner", 2)]
 
 
 @pytest.fixture(scope="module")

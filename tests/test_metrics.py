@@ -6,7 +6,7 @@ from tracer1kit.actions import ActionType, Plan, Step
 from tracer1kit.episodes import Element, Episode, Feedback, Observation, StepRecord
 from tracer1kit.metrics import (PROTOCOLS, ActionRecord, anls, consistent_prefix_length, episode_pairs,
                                 evaluate_episodes, evaluate_steps, get_protocol, judge_step, op_f1,
-                                per_position_agreement, record_from_step)
+                                position_agreement, record_from_step)
 
 
 def click(x, y, box=None):
@@ -192,10 +192,20 @@ def test_consistent_prefix_length():
     assert consistent_prefix_length(plan(S(ActionType.CLICK, target="login", instruction="x", done=True)), plan(A)) == 1
 
 
-def test_per_position_agreement():
-    refs = [plan(A, B, C), plan(A, B), plan(B)]
-    preds = [plan(A, B, A), plan(A, C), None]
-    assert per_position_agreement(preds, refs) == [pytest.approx(2 / 3), 0.5, 0.0]
-    assert per_position_agreement(preds, refs, horizon=4) == [pytest.approx(2 / 3), 0.5, 0.0, 0.0]
-    with pytest.raises(ValueError):
-        per_position_agreement(preds[:1], refs)
+def test_position_agreement_counts_only_the_positions_asked_for():
+    assert position_agreement(plan(A, B, A), plan(A, B, C)) == [True, True, False]
+    assert position_agreement(plan(A, C), plan(A, B)) == [True, False]
+    assert position_agreement(None, plan(B)) == [False]
+    assert position_agreement(plan(A), plan(A, B, C)) == [True, False, False]  # a short forecast misses the rest
+
+
+def test_forecast_metrics_skip_done_padding():
+    from tracer1kit.actions import DONE_STEP, pad_to_horizon, real_steps
+
+    last = S(ActionType.CLICK, target="Login", done=True)
+    reference = plan(*pad_to_horizon([B, last], 4))                 # two real steps, then two padding steps
+    assert real_steps(reference) == 2 and real_steps(plan(A, B)) == 2 and real_steps(plan(DONE_STEP)) == 1
+    wrong_then_done = plan(B, B, DONE_STEP, DONE_STEP)
+    assert position_agreement(wrong_then_done, reference) == [True, False, True, True]   # padding "agrees"
+    assert position_agreement(wrong_then_done, reference, real_steps(reference)) == [True, False]
+    assert consistent_prefix_length(plan(B, last, A, A), reference, real_steps(reference)) == 2

@@ -1,9 +1,11 @@
-"""MiniWoB++ in headless Chromium: observations, seeded resets, crash recovery, clean shutdown, the pool."""
+"""MiniWoB++ in headless Chromium: observations, seeded resets, a clean page on every reset, the episode clock,
+crash recovery, clean shutdown, the pool."""
 
 import os
 import signal
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tracer1kit.actions import ActionType, Step
 from tracer1kit.agents.grounding import DomGrounder
@@ -146,3 +148,61 @@ def test_select_and_type_actions_solve_their_tasks(tmp_path):
         env.step(grounder.ground(Step(ActionType.TYPE, target_words(obs, field), obs.instruction.split('"')[1]), obs).action)
         assert env.step(BrowserAction("press", text="Unknown-Key")).info["error"].startswith("unknown key")
         assert env.step(grounder.ground(Step(ActionType.CLICK, "Submit"), obs).action).success
+
+
+# ---------------------------------------------------------------- a clean page on every reset
+
+WIDGET_TASKS = ("choose-date", "book-flight", "use-autocomplete")  # jQuery UI widgets appended to <body>
+OTHER_TASKS = ("click-tab-2", "form-sequence", "login-user")  # focus rings and state left by earlier episodes
+
+
+def page_of(obs):
+    """Everything an agent sees: instruction, every element's (tag, text, value, classes, id, geometry), pixels."""
+    import numpy as np
+
+    elements = [(e.tag, e.text, e.value, e.classes, e.id, e.left, e.top, e.width, e.height) for e in obs.elements]
+    return obs.instruction, elements, np.asarray(obs.screenshot).tobytes()
+
+
+def fresh_and_reused(task, seed, earlier, workdir):
+    """``reset(seed)`` in a new browser (its first episode), then again after expert episodes on ``earlier`` seeds."""
+    from tracer1kit.experts.data import run_expert_episode
+
+    with MiniWoBEnv(task, workdir=workdir) as env:
+        fresh = env.reset(seed)
+        for other in earlier:
+            run_expert_episode(env, other, 20, DomGrounder())
+        return fresh, env.reset(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", WIDGET_TASKS + OTHER_TASKS)
+def test_reset_after_other_episodes_shows_the_fresh_page(task, tmp_path):
+    fresh, reused = fresh_and_reused(task, 7, [100, 101], tmp_path)
+    assert page_of(reused)[0] == page_of(fresh)[0]
+    assert page_of(reused)[1] == page_of(fresh)[1]  # no stale calendar or menu (choose-date: 7 elements, not 104)
+    assert page_of(reused)[2] == page_of(fresh)[2]
+
+
+@pytest.mark.slow
+@given(data=st.data())
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_expert_task_resets_to_the_fresh_page(data, tmp_path_factory):
+    from tracer1kit.experts.gui import SOLVERS
+
+    task = data.draw(st.sampled_from(sorted(SOLVERS)), label="task")
+    seed, earlier = data.draw(st.integers(0, 10**6), label="seed"), data.draw(st.integers(0, 10**6), label="earlier")
+    fresh, reused = fresh_and_reused(task, seed, [earlier], tmp_path_factory.mktemp("reset"))
+    assert page_of(reused) == page_of(fresh)
+
+
+def test_the_episode_clock_is_set_before_each_episode_starts(tmp_path):
+    """A 1 s limit must end the first episode and a reloaded one (miniwob's default is 10 s)."""
+    import time
+
+    with MiniWoBEnv("click-test", screenshots=False, episode_max_time_s=1.0, workdir=tmp_path) as env:
+        for seed in (1, 2):
+            env.reset(seed)
+            time.sleep(1.5)
+            timed_out = env.step(BrowserAction("wait"))
+            assert timed_out.terminated and not timed_out.success and timed_out.info["raw_reward"] == -1.0

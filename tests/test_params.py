@@ -84,3 +84,58 @@ def test_base_chain_errors_name_the_file_and_the_fix(tmp_path):
     (tmp_path / "a.yaml").write_text("planner:\n  horizon: 3\n")
     with pytest.raises(ParamsError, match=r"c.yaml: planner.horizn: unknown key"):
         load_params(tmp_path / "c.yaml")
+
+
+def test_a_file_that_is_not_utf8_is_refused_by_name(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("run:\n  name: café\n".encode("latin-1"))
+    with pytest.raises(ParamsError, match=rf"{path}: not UTF-8 text \(byte 0xe9 at offset 16\): save the file as UTF-8"):
+        load_params(path)
+
+
+def test_a_folder_is_not_a_params_file(tmp_path):
+    with pytest.raises(ParamsError, match=rf"{tmp_path}: is a folder, not a params file: name a .yaml file"):
+        load_params(tmp_path)
+    child = write(tmp_path, "base: sub\n")
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ParamsError, match=rf"{child}: base: {tmp_path / 'sub'}: is a folder"):
+        load_params(child)
+
+
+def test_problems_inside_a_base_file_name_the_base_and_its_child(tmp_path):
+    (tmp_path / "base.yaml").write_text("planner:\n  horizn: 3\n  horizon: 0\n")
+    child = write(tmp_path, "base: base.yaml\nplanner:\n  history_len: null\n")
+    with pytest.raises(ParamsError) as info:
+        load_params(child)
+    lines = str(info.value).splitlines()
+    base = f"{tmp_path / 'base.yaml'} (base of {child})"
+    assert f"{base}: planner.horizon: Input should be greater than or equal to 1 (got 0)" in lines
+    assert f"{base}: planner.horizn: unknown key (check the spelling; see tracer1kit/params.py for allowed keys)" in lines
+    assert any(line.startswith(f"{child}: planner.history_len: ") for line in lines)  # the child's own null
+
+
+def test_a_base_that_is_not_utf8_names_both_files(tmp_path):
+    (tmp_path / "base.yaml").write_bytes(b"run:\n  name: \xff\n")
+    child = write(tmp_path, "base: base.yaml\n")
+    with pytest.raises(ParamsError, match=rf"{tmp_path / 'base.yaml'} \(base of {child}\): not UTF-8 text"):
+        load_params(child)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("a: 2020-13-45\n", "not valid YAML: month must be in 1..12"),
+    ("[" * 3000 + "\n", "not valid YAML"),
+    ("env: &x {tasks: *x}\n", "env.tasks: Input should be a valid list"),
+    ("run:\n  name: " + "x" * 500 + "\nplanner: {horizon: " + "9" * 500 + "}\n", "planner.horizon"),
+])
+def test_odd_yaml_is_a_params_error(tmp_path, text, fragment):
+    path = write(tmp_path, text)
+    with pytest.raises(ParamsError) as info:
+        load_params(path)
+    assert fragment in str(info.value) and str(path) in str(info.value)
+    assert len(str(info.value)) < 1000
+
+
+def test_overrides_are_reported_as_overrides(tmp_path):
+    path = write(tmp_path, "planner:\n  horizon: 3\n")
+    with pytest.raises(ParamsError, match=rf"{path} \(overrides\): reward.gamma: must be in \(0, 1\]"):
+        load_params(path, {"reward.gamma": 2})

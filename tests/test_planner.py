@@ -6,14 +6,19 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from tracer1kit.actions import ActionType, Step, format_plan, parse_plan
+from tracer1kit.agents.grounding import element_names
 from tracer1kit.agents.planner import Planner, PlannerOutput, RandomPlanner
 from tracer1kit.episodes import Element, HistoryItem, Observation
 from tracer1kit.models import Policy, load_policy
 from tracer1kit.params import ModelParams, PlannerParams
-from tracer1kit.prompts import EXAMPLE_PLAN, SYSTEM_PROMPT, build_messages, prompt_images
+from tracer1kit.prompts import (COMPACT_EXAMPLE_PLAN, COMPACT_TEXT_CHARS, COMPACT_VALUE_CHARS, EXAMPLE_PLAN,
+                                SYSTEM_PROMPT, build_messages, compact_system_prompt, compact_user_text,
+                                prompt_form, prompt_images, user_text)
 
 
 def _obs(n_elements: int = 15, image: bool = True, history: int = 6) -> Observation:
@@ -97,3 +102,113 @@ def test_random_planner_is_deterministic_and_valid():
     steps = [s for o in RandomPlanner(3, seed=1, tools=["ocr"]).plan_batch([tool_obs] * 5) for s in o.plan.steps]
     assert {s.action for s in steps} <= {ActionType.CALL, ActionType.ANSWER}
     assert any(s.action is ActionType.CALL and s.target == "ocr" for s in steps)
+
+
+# ---------------------------------------------------------------- the compact prompt (planner.prompt)
+
+WORDS = ("Login", "Submit", "Next", "OK", "Cancel", "Reply", "Search for flights now please", "...")
+TAGS = ("button", "a", "span", "div", "input_text", "t", "label")
+
+
+@st.composite
+def observations(draw) -> Observation:
+    """MiniWoB-like observations: duplicate texts, textless fields with or without an id, values, a history."""
+    elements = []
+    for ref in range(draw(st.integers(1, 25))):
+        tag = draw(st.sampled_from(TAGS))
+        text = "" if tag == "input_text" else draw(st.sampled_from(WORDS + ("",)))
+        element_id = draw(st.sampled_from(("", f"field-{ref}")))
+        value = draw(st.sampled_from(("", "alice", "x" * 60))) if tag == "input_text" else ""
+        visible = draw(st.booleans()) or bool(text)
+        size = 10.0 if visible else 0.0
+        elements.append(Element(ref, tag, text, value=value, id=element_id, width=size, height=size))
+    steps = [Step(ActionType.CLICK, target=draw(st.sampled_from(WORDS))) for _ in range(draw(st.integers(0, 6)))]
+    outcomes = [draw(st.sampled_from(("click [3] button 'OK'", "not executable: no element matches"))) for _ in steps]
+    history = tuple(HistoryItem(s, o) for s, o in zip(steps, outcomes))
+    return Observation("Enter \"alice\" and press Login.", elements=tuple(elements), history=history)
+
+
+@settings(max_examples=80, deadline=None)
+@given(observations(), st.integers(1, 5), st.integers(0, 4))
+def test_compact_prompt_keeps_task_elements_history_and_horizon(obs, horizon, history_len):
+    text = compact_user_text(obs, horizon=horizon, history_len=history_len, max_elements=40,
+                             names=element_names(obs))
+    lines = text.split("\n")
+    assert lines[0] == f"Task: {obs.instruction}" and lines[-1] == f"Plan {horizon} steps."
+    names = element_names(obs)
+    shown = [e for e in obs.elements if e.informative]
+    element_lines = lines[lines.index("Elements:") + 1:] if shown else []
+    for element, line in zip(shown, element_lines):
+        assert element.text[:COMPACT_TEXT_CHARS] in line and element.value[:COMPACT_VALUE_CHARS] in line
+        assert names[element.ref][:COMPACT_TEXT_CHARS] in line
+    recent = obs.history[-history_len:] if history_len else ()
+    assert ("History:" in lines) == bool(recent)
+    for item in recent:
+        assert item.step.describe() in text
+        assert (item.outcome in text) == item.outcome.startswith("not executable")  # failures kept, echoes not
+    full = user_text(obs, horizon=horizon, history_len=history_len, max_elements=40)
+    assert len(text) < len(full)
+
+
+@settings(max_examples=80, deadline=None)
+@given(observations())
+def test_compact_names_are_the_words_the_grounder_resolves(obs):
+    from tracer1kit.agents.grounding import INPUT_TAGS, resolve
+
+    names = element_names(obs)
+    assert set(names) == {e.ref for e in obs.elements if e.visible}
+    for ref, name in names.items():
+        element = obs.element(ref)
+        for action in (ActionType.CLICK,) + ((ActionType.TYPE,) if element.tag in INPUT_TAGS else ()):
+            for strict in (False, True):
+                assert resolve(obs, name, action, strict=strict) is element, name
+
+
+def test_compact_prompt_is_shorter_in_tokens_and_keeps_the_canonical_format(tiny):
+    obs = _obs(image=False, history=3)
+    full = build_messages(obs, horizon=3, use_image=False, history_len=4, max_elements=40)
+    compact = build_messages(obs, horizon=3, use_image=False, history_len=4, max_elements=40, form="compact",
+                             names=element_names(obs))
+    tokens = [len(tiny.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True)) for m in
+              (full, compact)]
+    counted = [len(tiny.tokenizer(tiny.tokenizer.apply_chat_template(m, tokenize=False, add_generation_prompt=True))
+                   ["input_ids"]) for m in (full, compact)]
+    assert counted[1] < counted[0] and tokens[1] < tokens[0]
+    system = compact[0]["content"]
+    assert parse_plan(system.split("Example:\n", 1)[1]) == COMPACT_EXAMPLE_PLAN
+    assert format_plan(COMPACT_EXAMPLE_PLAN) in system and "call" not in system.split("Example")[0]
+    assert "call|answer" in compact_system_prompt(tools=True) and "args" in compact_system_prompt(tools=True)
+    tool_obs = replace(obs, elements=())
+    tool = build_messages(tool_obs, horizon=1, use_image=False, history_len=4, max_elements=40,
+                          tools_text="ocr(image): text in the image", form="compact")
+    assert "Tools:\nocr(image)" in tool[1]["content"] and "call|answer" in tool[0]["content"]
+    with pytest.raises(ValueError, match="prompt form must be full or compact"):
+        build_messages(obs, horizon=1, use_image=False, history_len=1, max_elements=1, form="short")
+
+
+def test_prompt_setting_auto_is_compact_for_text_only_models(tiny):
+    assert [prompt_form(s, images) for s in ("full", "compact", "auto") for images in (True, False)] == \
+        ["full", "full", "compact", "compact", "full", "compact"]
+    with pytest.raises(ValueError, match="planner.prompt must be full, compact or auto"):
+        prompt_form("tiny", True)
+    text_only = Policy(tiny.model, tiny.processor, "tiny", supports_images=False, path=Path("."))
+    planner = Planner.from_params(text_only, PlannerParams(horizon=2, prompt="auto"))
+    messages, _ = planner.prompt(_obs())
+    assert messages[1]["content"].endswith("Plan 2 steps.") and messages[0]["content"].startswith("Plan the next")
+    messages, _ = Planner.from_params(tiny, PlannerParams(horizon=2, prompt="auto")).prompt(_obs())
+    assert messages[1]["content"][1]["text"].endswith("Forecast the next 2 step(s).")  # a VLM keeps the full form
+
+
+def test_training_examples_use_the_prompt_form_of_the_params():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from training_data import episode, tiny_params
+
+    from tracer1kit.data.examples import examples_from_episodes
+
+    params = tiny_params(**{"planner.prompt": "auto"})
+    text_rows = examples_from_episodes([episode(1)], params, use_image=False)
+    image_rows = examples_from_episodes([episode(1)], params, use_image=True)
+    assert text_rows[0]["prompt"][1]["content"].endswith("Plan 1 steps.")
+    assert image_rows[0]["prompt"][1]["content"][1]["text"].endswith("Forecast the next 1 step(s).")

@@ -125,3 +125,51 @@ def test_grounded_reward_terms():
     assert grounded_reward(None, params)["total"] == 0.0
     offline = grounded_reward(Feedback(executable=True, matched_reference=True), GroundedRewardParams())
     assert offline["total"] == pytest.approx(1.0)
+
+
+OK, BACKSPACE, A_, B_ = (Step(A.CLICK, "OK"), Step(A.PRESS, value="Backspace"), Step(A.CLICK, "A"), Step(A.CLICK, "B"))
+
+
+@pytest.mark.parametrize("pred, ref, expected", [
+    # issue 18.3: three OK clicks are not excused by a reference that presses Backspace three times
+    ((OK, OK, OK), (BACKSPACE, BACKSPACE, BACKSPACE), 1 - 0.2 * 0.8 ** 2),
+    ((BACKSPACE, BACKSPACE, BACKSPACE), (BACKSPACE, BACKSPACE, BACKSPACE), 1.0),
+    ((Step(A.CLICK, "ok", instruction="again"),) * 3, (OK, OK, OK), 1.0),           # same action key, other words
+    ((BACKSPACE,) * 4, (BACKSPACE,) * 3, 1 - 0.2 * 0.8 ** 3),                          # one event excused, one not
+    ((OK, OK, OK, BACKSPACE, BACKSPACE, BACKSPACE), (BACKSPACE,) * 3, 1 - 0.2 * 0.8 ** 2),
+    ((B_, A_, B_, A_, B_), (A_, B_, A_, B_, A_), 1.0),                                 # the same two actions alternate
+    ((A_, B_, A_, B_, A_), (A_, A_, A_), 1 - 0.2 * 2 * 0.8 ** 4),                      # a cycle is not a triple
+    ((OK,) * 5, (OK,), 1 - 0.2 * (0.8 ** 2 + 0.8 ** 3 + 0.8 ** 4)),
+])
+def test_repetition_is_excused_only_by_the_same_repeated_action(pred, ref, expected):
+    assert trajectory_reward(Plan(pred), Plan(ref), P).terms["repetition"] == pytest.approx(expected)
+
+
+def test_repetition_term_is_floored_at_zero():
+    harsh = RewardParams(repetition_penalty=1.0)  # Σ_{t=3..12} 0.8^(t-1) = 2.86 events' worth
+    assert trajectory_reward(Plan((OK,) * 12), Plan((OK,)), harsh).terms["repetition"] == 0.0
+    assert trajectory_reward(Plan((OK,) * 3), Plan((OK,)), harsh).terms["repetition"] == pytest.approx(1 - 0.64)
+
+
+def test_repetition_events_per_position_with_and_without_a_reference():
+    assert repetition_events([OK, OK, OK, OK], [BACKSPACE] * 3) == [0, 0, 1, 1]
+    assert repetition_events([OK, OK, OK, OK], [OK] * 3) == [0, 0, 0, 1]
+    assert repetition_events([A_, B_, A_, B_, A_], [B_, A_, B_, A_, B_]) == [0, 0, 0, 0, 0]
+
+
+def test_real_step_positions_drop_the_padding_from_alignment_and_coverage():
+    from tracer1kit.actions import DONE_STEP, pad_to_horizon, real_steps
+    from tracer1kit.rewards import trajectory_reward
+
+    params = RewardParams(gamma=0.5)
+    last = Step(A.CLICK, target="Login", done=True)
+    reference = Plan(pad_to_horizon([Step(A.TYPE, target="User", value="al"), last], 4))
+    stops = Plan((Step(A.TYPE, target="User", value="al"), last))     # right, and stops at the task's end
+    padded = trajectory_reward(stops, reference, params)
+    real = trajectory_reward(stops, reference, params, positions=real_steps(reference))
+    assert real.terms["alignment"] == 1.0 and real.terms["coverage"] == 1.0
+    assert padded.terms["coverage"] == pytest.approx(1 - 2 * params.missing_step_penalty)   # owes the two padding steps
+    assert padded.terms["alignment"] < 1.0                                      # and averages over them
+    wrong_tail = Plan((stops.steps[0], Step(A.CLICK, target="Cancel", done=True), DONE_STEP, DONE_STEP))
+    assert trajectory_reward(wrong_tail, reference, params, positions=2).terms["alignment"] == pytest.approx(
+        (1 + 0.5 * ((1 - params.status_weight) * params.future_type_weight + params.status_weight)) / 1.5)

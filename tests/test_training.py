@@ -127,7 +127,31 @@ def test_a_stage_restarted_keeps_only_metrics_it_will_not_log_again(tmp_path):
         run.log_metrics({"stage": "sft", "step": step})
     run.log_metrics({"stage": "stage1", "step": 1})
     (stage_dir(run, "sft") / "checkpoint-3").mkdir(parents=True)
+    (stage_dir(run, "sft") / "checkpoint-3" / "trainer_state.json").write_text("{}")  # complete: its state is saved
     assert start_point(run, "sft", resume=True).name == "checkpoint-3"
     assert [(m["stage"], m["step"]) for m in read_jsonl(run.metrics_path)] == [("sft", 1), ("sft", 2), ("sft", 3), ("stage1", 1)]
     assert start_point(run, "sft", resume=False) is None  # from scratch: the interrupted attempt's lines go
     assert [(m["stage"], m["step"]) for m in read_jsonl(run.metrics_path)] == [("stage1", 1)]
+
+
+def test_group_signal_options_run_through_both_grpo_stages(tmp_path):
+    """The pre-pass and dynamic sampling on the kit's own Stage-1 and Stage-2 rewards (samples are only recorded
+    while training, never by the pre-pass)."""
+    root = store_episodes(tmp_path / "episodes")
+    params = tiny_params(**{"train.sft.max_steps": 20, "train.stage1.max_steps": 1, "train.stage2.max_steps": 1,
+                            "train.stage1.prepass.enabled": True, "train.stage1.dynamic_sampling.mode": "resample",
+                            "train.stage2.prepass.enabled": True, "train.stage2.prepass.keep": "mixed",
+                            "train.stage2.prepass.keep_easy": 1.0, "train.stage2.prepass.max_states": 8,
+                            "train.stage2.dynamic_sampling.mode": "drop",
+                            "train.stage2.loss_type": "dr_grpo", "train.stage2.scale_rewards": "none"})
+    lines = train(params, tmp_path / "run", episodes_root=root)
+    assert "stage1 pre-pass: kept" in lines[2] and "stage2 pre-pass: kept 8 of 8 states scored (of 12)" in lines[3]
+    run = RunDir(tmp_path / "run")
+    for stage, key, scored in (("stage1", "groups/resampled", 12), ("stage2", "groups/dropped", 8)):
+        rows = run.metrics(stage)
+        assert rows[0]["step"] == 0 and rows[0]["prepass/states"] == scored and rows[0]["prepass/pool"] == 12
+        assert key in rows[-1] and "groups/equal_frac_trained" in rows[-1] and "frac_reward_zero_std" in rows[-1]
+        assert (run.checkpoints_dir / stage / "prepass.json").exists()
+    samples = [(s["stage"], s["train_step"]) for s in read_jsonl(run.root / "samples.jsonl")]
+    extra = run.metrics("stage1")[-1]["groups/extra_groups"]  # one group a step: each extra draw logs 4 samples too
+    assert sorted(samples) == [("stage1", 0)] * (4 + 4 * int(extra)) + [("stage2", 0)] * 4

@@ -11,6 +11,16 @@ A plan as text::
 One JSON object per step, keys in a fixed order, empty fields omitted. ``format_plan`` and
 ``parse_plan`` round-trip exactly. Model output is untrusted: parsing uses ``json.loads`` on bounded
 input only, never ``eval``, and every failure becomes a :class:`PlanParseError` naming the step.
+
+What a tag is: the ASCII words ``<think>``, ``</think>``, ``<answer>``, ``</answer>`` in any ASCII letter
+case (``</THINK>`` is a tag; ``</thİnk>``, ``</thınk>`` or a Kelvin-sign ``K`` are plain text). The reader
+matches tags by that rule only, and the writer refuses a think text in which that same rule finds
+``</think>``; step fields never hold a ``<`` (written ``\u003c``).
+
+What can be written is exactly what can be read: :class:`Step` and :class:`Plan` refuse at construction what
+:func:`parse_plan` would refuse in their canonical text (a field over ``MAX_FIELD_CHARS``, no steps or more
+than ``MAX_STEPS``, a closing think tag in the reasoning, a canonical text over ``MAX_TEXT_CHARS``), so every
+plan that exists round-trips, and the reader's bounds are the writer's.
 """
 
 from __future__ import annotations
@@ -44,10 +54,34 @@ SCROLL_DIRECTIONS = ("up", "down", "left", "right")
 STATUS_DONE = "done"
 STATUS_NOT_DONE = "not done"
 
-# Untrusted text is cut to these bounds before any parsing.
-MAX_TEXT_CHARS = 20_000
-MAX_STEPS = 64
-MAX_FIELD_CHARS = 2_000
+# Untrusted text is refused beyond these bounds before any parsing; Step and Plan hold the writer to them.
+MAX_TEXT_CHARS = 20_000   # a whole plan's text (the canonical text, for a Plan)
+MAX_STEPS = 64            # steps in a plan
+MAX_FIELD_CHARS = 2_000   # each text field, argument name and argument value, before JSON escaping
+
+# Tags are ASCII words in any ASCII case: re.ASCII keeps Unicode case folding (İ, ı, K, ſ) out of them.
+_TAG_FLAGS = re.IGNORECASE | re.ASCII
+_CLOSE_THINK = re.compile(r"</think>", _TAG_FLAGS)
+
+
+def _check_field(label: str, value: object) -> None:
+    """A text field must be a string of at most ``MAX_FIELD_CHARS`` characters."""
+    if not isinstance(value, str):
+        raise ValueError(f"{label} must be a string, got {type(value).__name__}")
+    if len(value) > MAX_FIELD_CHARS:
+        raise ValueError(f"{label} is {len(value)} characters, more than {MAX_FIELD_CHARS}")
+
+
+def _check_args(args: object) -> None:
+    """A tool call's arguments: a tuple of (name, value) string pairs with distinct names."""
+    if not isinstance(args, tuple) or not all(isinstance(p, tuple) and len(p) == 2 for p in args):
+        raise ValueError("field 'args' must be a tuple of (name, value) pairs")
+    for name, value in args:
+        _check_field("an argument name", name)
+        _check_field(f"argument '{name[:40]}'", value)
+    names = [name for name, _ in args]
+    if len(set(names)) != len(names):
+        raise ValueError(f"argument '{next(n for n in names if names.count(n) > 1)[:40]}' is given twice")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +99,15 @@ class Step:
     instruction: str = ""
     args: tuple[tuple[str, str], ...] = ()
     done: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.action, ActionType):
+            raise ValueError(f"field 'action' must be an ActionType, got {self.action!r}")
+        for name in ("target", "value", "instruction"):
+            _check_field(f"field '{name}'", getattr(self, name))
+        _check_args(self.args)
+        if not isinstance(self.done, bool):
+            raise ValueError(f"field 'done' must be True or False, got {self.done!r}")
 
     @property
     def key(self) -> tuple[str, str, str, tuple[tuple[str, str], ...]]:
@@ -109,7 +152,8 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A forecast trajectory of K steps plus the planner's reasoning."""
+    """A forecast trajectory of K steps (1 to ``MAX_STEPS``) plus the planner's reasoning; refuses with
+    ``ValueError`` what :func:`parse_plan` could not read back from :func:`format_plan`'s text."""
 
     steps: tuple[Step, ...]
     think: str = ""
@@ -117,6 +161,21 @@ class Plan:
     def __post_init__(self) -> None:
         if not isinstance(self.steps, tuple):
             object.__setattr__(self, "steps", tuple(self.steps))
+        if not 1 <= len(self.steps) <= MAX_STEPS:
+            raise ValueError(f"a plan has 1 to {MAX_STEPS} steps, got {len(self.steps)}")
+        if not all(isinstance(step, Step) for step in self.steps):
+            raise ValueError("a plan's steps must be Step objects")
+        if not isinstance(self.think, str):
+            raise ValueError(f"a plan's think text must be a string, got {type(self.think).__name__}")
+        tag = _CLOSE_THINK.search(self.think)
+        if tag:
+            raise ValueError(f"a plan's think text may not contain {tag.group()!r}: it would end the reasoning there")
+        if _size_bound(self) <= MAX_TEXT_CHARS:  # the common case, without writing the text
+            return
+        size = len(format_plan(self))
+        if size > MAX_TEXT_CHARS:
+            raise ValueError(f"the plan's text would be {size} characters, more than the {MAX_TEXT_CHARS} allowed: "
+                             "shorten the think text or the steps")
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -124,6 +183,17 @@ class Plan:
     @property
     def first(self) -> Step | None:
         return self.steps[0] if self.steps else None
+
+
+_ESCAPED_MAX = 6       # the longest JSON escape of one character (\u003c, \u0000)
+_STEP_OVERHEAD = 120   # keys, quotes, separators and status of one written step, beyond its escaped field text
+
+
+def _size_bound(plan: Plan) -> int:
+    """An upper bound on ``len(format_plan(plan))`` computed without writing it."""
+    fields = sum(len(s.target) + len(s.value) + len(s.instruction) + sum(len(k) + len(v) + 8 for k, v in s.args)
+                 for s in plan.steps)
+    return len(plan.think) + 32 + _ESCAPED_MAX * fields + _STEP_OVERHEAD * len(plan.steps)
 
 
 DONE_STEP = Step(ActionType.DONE, instruction="the task is complete", done=True)
@@ -136,6 +206,12 @@ def pad_to_horizon(steps: "tuple[Step, ...] | list[Step]", horizon: int) -> tupl
     if steps and steps[-1].done:
         steps += (DONE_STEP,) * (horizon - len(steps))
     return steps
+
+
+def real_steps(plan: Plan) -> int:
+    """How many of a reference plan's steps are real, not ``done`` padding: up to and including the first
+    step whose status is done (the step that completes the task), or all of them."""
+    return next((i + 1 for i, step in enumerate(plan.steps) if step.done), len(plan.steps))
 
 
 class PlanParseError(ValueError):
@@ -163,17 +239,15 @@ class ParseOutcome:
 def format_plan(plan: Plan) -> str:
     """The canonical text of a plan (exact inverse of :func:`parse_plan`).
 
-    ``<`` inside step fields is written as the JSON escape ``\\u003c`` so no field can close a tag.
-    Raises ``ValueError`` if the reasoning itself contains ``</think>``.
+    ``<`` inside step fields is written as the JSON escape ``\\u003c`` so no field can open or close a tag;
+    the think text is written as it is (:class:`Plan` refuses one holding a closing think tag).
     """
-    if "</think>" in plan.think.lower():
-        raise ValueError("a plan's think text may not contain '</think>'")
     lines = [json.dumps(step.to_dict(), ensure_ascii=False).replace("<", "\\u003c") for step in plan.steps]
     return f"<think>{plan.think}</think>\n<answer>\n" + "".join(line + "\n" for line in lines) + "</answer>"
 
 
-_THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL | re.IGNORECASE)
-_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL | re.IGNORECASE)
+_THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL | _TAG_FLAGS)
+_ANSWER = re.compile(r"<answer>(.*?)(?:</answer>|\Z)", re.DOTALL | _TAG_FLAGS)
 _ACTIONS = {a.value: a for a in ActionType}
 _KEYS = ("action", "target", "value", "args", "instruction", "status")
 
@@ -181,7 +255,7 @@ _KEYS = ("action", "target", "value", "args", "instruction", "status")
 def parse_plan(text: str | bytes) -> Plan:
     """Parse planner output into a :class:`Plan`.
 
-    Accepts harmless variations: surrounding whitespace, upper-case tags or action types, a missing
+    Accepts harmless variations: surrounding whitespace, ASCII upper-case tags or action types, a missing
     ``<think>`` block, a missing closing ``</answer>``, blank lines, a trailing comma after a step, and
     ``"not done"`` written out. Raises :class:`PlanParseError` saying which step is wrong and why.
     """
@@ -205,8 +279,6 @@ def parse_plan(text: str | bytes) -> Plan:
         raise PlanParseError(f"{len(lines)} steps, more than the {MAX_STEPS} allowed")
     steps = []
     for index, line in enumerate(lines, start=1):
-        if len(line) > MAX_FIELD_CHARS * 4:
-            raise PlanParseError(f"line is {len(line)} characters long", index)
         try:
             obj = json.loads(line)
         except (ValueError, RecursionError) as exc:
@@ -215,7 +287,10 @@ def parse_plan(text: str | bytes) -> Plan:
             steps.append(_step_from_obj(obj))
         except ValueError as exc:
             raise PlanParseError(str(exc), index) from None
-    return Plan(tuple(steps), think)
+    try:
+        return Plan(tuple(steps), think)
+    except ValueError as exc:  # e.g. raw '<' that the canonical text escapes, past the text bound
+        raise PlanParseError(str(exc)) from None
 
 
 def try_parse_plan(text: str | bytes) -> ParseOutcome:
@@ -230,15 +305,9 @@ def _short(exc: BaseException) -> str:
     return str(exc).split(":")[0][:60] or type(exc).__name__
 
 
-def _text_field(obj: Mapping[str, Any], name: str) -> str:
-    value = obj.get(name, "")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ValueError(f"field '{name}' must be a string, got {type(value).__name__}")
-    if len(value) > MAX_FIELD_CHARS:
-        raise ValueError(f"field '{name}' is {len(value)} characters, more than {MAX_FIELD_CHARS}")
-    return value
+def _number_as_text(value: Any) -> Any:
+    """Numbers written where text belongs are read as their text; anything else is left for Step to judge."""
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
 def _step_from_obj(obj: Any) -> Step:
@@ -256,22 +325,19 @@ def _step_from_obj(obj: Any) -> Step:
     raw_args = obj.get("args", {})
     if not isinstance(raw_args, dict):
         raise ValueError("field 'args' must be an object of named arguments")
-    args = []
-    for name, value in raw_args.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or len(value) > MAX_FIELD_CHARS:
-            raise ValueError(f"argument '{name[:40]}' must be a string or number")
-        args.append((name, value))
+    args = tuple((name, _number_as_text(value)) for name, value in raw_args.items())
+    bad = next((name for name, value in args if not isinstance(value, str)), None)
+    if bad is not None:
+        raise ValueError(f"argument '{bad[:40]}' must be a string or number")
     status = obj.get("status", STATUS_NOT_DONE)
     if not isinstance(status, str) or status.strip().lower() not in (STATUS_DONE, STATUS_NOT_DONE):
         raise ValueError(f"field 'status' must be \"{STATUS_DONE}\" or \"{STATUS_NOT_DONE}\"")
     return Step(
         action=action,
-        target=_text_field(obj, "target"),
-        value=_text_field(obj, "value"),
-        instruction=_text_field(obj, "instruction"),
-        args=tuple(args),
+        target=_number_as_text(obj.get("target", "")),
+        value=_number_as_text(obj.get("value", "")),
+        instruction=_number_as_text(obj.get("instruction", "")),
+        args=args,
         done=status.strip().lower() == STATUS_DONE,
     )
 

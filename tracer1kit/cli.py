@@ -1,16 +1,63 @@
-"""The ``tracer1kit`` command line: run the notebooks, generate data, train, evaluate, check params."""
+"""The ``tracer1kit`` command line: run the notebooks, generate data, train, evaluate, check params.
+
+An error the kit raises on purpose (bad params, bad training input, a missing file it names…) prints as one
+``error:`` message with a non-zero exit (2 for bad input, 1 otherwise); ``--debug`` or ``TRACER1KIT_DEBUG=1``
+shows its traceback instead. Anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import linecache
+import os
 import sys
 from pathlib import Path
 
-from .params import ParamsError, load_params
+from .params import Params, ParamsError, load_params
+from .training.preflight import TrainingInputError, preflight
+from .training.processes import SeveralProcessesError
+
+PACKAGE = Path(__file__).resolve().parent
+INPUT_ERRORS = (ParamsError, TrainingInputError, SeveralProcessesError)  # exit status 2
+
+
+def input_problems(params: Params) -> list[str]:
+    """Every problem ``train`` or ``evaluate`` would refuse these params for that the params alone decide: the
+    training preflight of the params and of each training the evaluation plans (variants, grids)."""
+    from .evaluation.variants import plan_evaluations, trainings_needed
+
+    problems = preflight(params)
+    try:
+        trainings = trainings_needed(plan_evaluations(params))
+    except ValueError as exc:
+        return problems + [str(exc)]
+    for training, stages in trainings.items():
+        where = ", ".join(f"{k}={v}" for k, v in training.overrides)
+        for problem in preflight(training.params(params), stages):
+            labelled = f"{problem} (in the evaluation's training with {where})"
+            if problem not in problems and labelled not in problems:
+                problems.append(labelled)
+    return problems
+
+
+def input_notes(params: Params) -> list[str]:
+    """What ``check`` cannot decide but a user should know: a public dataset's folder missing here."""
+    data = params.data
+    if data.source != "miniwob" and data.path and not Path(data.path).exists():
+        return [f"data.path {data.path} does not exist here (from {Path.cwd()}): loading {data.source} needs it "
+                "(nothing is downloaded; see docs/datasets.md)"]
+    return []
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     params = load_params(args.params)
+    problems = input_problems(params)
+    for problem in problems:
+        print(f"error: {args.params}: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    for note in input_notes(params):
+        print(f"note: {args.params}: {note}")
     print(f"{args.params}: ok (model {params.model.spec}, horizon {params.planner.horizon}, "
           f"{len(params.env.tasks)} tasks)")
     return 0
@@ -43,9 +90,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .training.pipeline import train
+    from .training.processes import is_main_process
 
     summary = train(load_params(args.params), args.run_dir, stages=args.stage, resume=args.resume)
-    for line in summary:
+    for line in summary if is_main_process() else ():  # under accelerate launch: printed once, by the main process
         print(line)
     return 0
 
@@ -62,13 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tracer1kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    debug_help = "show the traceback of an error instead of one message (also: TRACER1KIT_DEBUG=1)"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+
     def add(name: str, help_text: str, func) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("params", help="a params YAML file (see params/)")
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
         p.set_defaults(func=func)
         return p
 
-    add("check", "validate a params file and exit", _cmd_check)
+    add("check", "validate a params file and every input check decidable before training, then exit", _cmd_check)
     p = add("run", "execute the notebooks in order with papermill into a run directory", _cmd_run)
     p.add_argument("--run-dir", required=True, help="the run directory (created if missing)")
     p.add_argument("--force", action="store_true", help="re-run notebooks already completed for these params")
@@ -84,13 +136,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def raised_on_purpose(exc: BaseException) -> bool:
+    """Whether the kit raised ``exc`` for bad input: one of its own exception classes, or a ``ValueError`` /
+    ``OSError`` from a ``raise`` statement in its code (not a library's error, not a failed builtin call)."""
+    if type(exc).__module__.split(".")[0] == "tracer1kit":
+        return True
+    if not isinstance(exc, (ValueError, OSError)) or exc.__traceback__ is None:
+        return False
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    filename = Path(tb.tb_frame.f_code.co_filename).resolve()
+    return PACKAGE in filename.parents and linecache.getline(str(filename), tb.tb_lineno).lstrip().startswith("raise")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("TRACER1KIT_DEBUG", "") not in ("", "0")
     try:
         return args.func(args)
-    except ParamsError as exc:
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug or not raised_on_purpose(exc):
+            raise
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(exc, INPUT_ERRORS) else 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -201,6 +202,21 @@ class StepRecord:
             env_reward=data.get("env_reward", 0.0),
             rewards=dict(data.get("rewards", {})),
         )
+
+
+_LABEL = re.compile(r"^(?P<variant>.+)-s(?P<seed>\d+)$")
+
+
+def variant_label(variant: str, seed: int, grid: str = "", grid_value: float | None = None) -> str:
+    """The ``Episode.variant`` label of an evaluated planner: ``tracer1-s0``, ``tracer1-gamma0.6-s0``."""
+    return variant + (f"-{grid}{grid_value:g}" if grid else "") + f"-s{seed}"
+
+
+def split_variant_label(label: str) -> tuple[str, int | None]:
+    """A label → (name, training seed): ``tracer1-horizon1-s0`` → ``("tracer1-horizon1", 0)``; a label without
+    ``-s<seed>`` (``expert``) → ``(label, None)``."""
+    match = _LABEL.match(label)
+    return (match["variant"], int(match["seed"])) if match else (label, None)
 
 
 @dataclass(frozen=True)

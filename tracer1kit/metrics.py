@@ -27,7 +27,8 @@ needs the same tool name and its arguments (as ``k=v`` words) correct by the pro
 
 Forecast metrics compare plans position by position with :func:`steps_agree`: same action type, the
 reference target contained in / containing the predicted one, the reference value likewise (scroll
-directions exactly), every reference tool argument likewise.
+directions exactly), every reference tool argument likewise. Evaluation counts only the reference's real
+steps (``actions.real_steps``), never the ``done`` padding past an episode's end.
 """
 
 from __future__ import annotations
@@ -392,29 +393,15 @@ def steps_agree(pred: Step, ref: Step) -> bool:
     return all(text_match(pred_args.get(k, ""), v) == 1.0 for k, v in ref.args)
 
 
-def per_position_agreement(predicted_plans: Sequence[Plan | None], reference_plans: Sequence[Plan],
-                           horizon: int | None = None) -> list[float]:
-    """Agreement rate at forecast positions 1..K (K = ``horizon`` or the longest reference): at position k,
-    the fraction of pairs whose reference has a k-th step that the prediction's k-th step agrees with
-    (a missing or unparsed prediction disagrees). Positions no reference reaches are 0.0."""
-    if len(predicted_plans) != len(reference_plans):
-        raise ValueError(f"{len(predicted_plans)} predicted plans but {len(reference_plans)} reference plans")
-    k_max = horizon if horizon is not None else max((len(r) for r in reference_plans), default=0)
-    out = []
-    for k in range(k_max):
-        hits = [k < len(p.steps) and steps_agree(p.steps[k], r.steps[k]) if p is not None else False
-                for p, r in zip(predicted_plans, reference_plans) if k < len(r.steps)]
-        out.append(sum(hits) / len(hits) if hits else 0.0)
-    return out
+def position_agreement(pred: Plan | None, ref: Plan, positions: int | None = None) -> list[bool]:
+    """Per reference position (the first ``positions``, e.g. the real steps before ``done`` padding; default all):
+    whether the forecast's step at that position agrees with the reference's (a missing or unparsed step disagrees)."""
+    count = len(ref.steps) if positions is None else min(positions, len(ref.steps))
+    predicted = pred.steps if pred is not None else ()
+    return [k < len(predicted) and steps_agree(predicted[k], ref.steps[k]) for k in range(count)]
 
 
-def consistent_prefix_length(pred: Plan | None, ref: Plan) -> int:
-    """How many leading forecast steps agree with the reference (0 for an unparsed plan)."""
-    if pred is None:
-        return 0
-    count = 0
-    for p, r in zip(pred.steps, ref.steps):
-        if not steps_agree(p, r):
-            break
-        count += 1
-    return count
+def consistent_prefix_length(pred: Plan | None, ref: Plan, positions: int | None = None) -> int:
+    """How many leading forecast steps agree with the reference's first ``positions`` (0 for an unparsed plan)."""
+    agreement = position_agreement(pred, ref, positions)
+    return next((k for k, ok in enumerate(agreement) if not ok), len(agreement))

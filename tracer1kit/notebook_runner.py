@@ -76,10 +76,12 @@ def run_notebooks(params_path: str | Path, run_dir: str | Path, *, force: bool =
 
 
 def export_html(notebook: Path, target: Path) -> Path:
-    """A static HTML export of an executed notebook (plotly figures embedded)."""
+    """A static HTML export of an executed notebook: plotly figures embedded, plotly.js in it once."""
     import nbformat
     from nbconvert import HTMLExporter
 
+    from .viz.figures import plotlyjs_once
+
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    atomic_write_text(target, body)
+    atomic_write_text(target, plotlyjs_once(body))
     return target

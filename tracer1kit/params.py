@@ -88,7 +88,7 @@ class ModelParams(Section):
 
 
 class PlannerParams(Section):
-    horizon: int = Field(default=5, ge=1, le=32)
+    horizon: int = Field(default=3, ge=1, le=32)  # ≤ the default tasks' longest expert episode (login-user: 3)
     history_len: int = Field(default=4, ge=0, le=64)
     max_new_tokens: int = Field(default=256, ge=8, le=8192)
     temperature: float = Field(default=1.0, ge=0.0, le=5.0)
@@ -96,6 +96,12 @@ class PlannerParams(Section):
     greedy_eval: bool = True
     max_elements: int = Field(default=40, ge=1, le=1000)
     batch_size: int = Field(default=8, ge=1)
+    # The prompt's form (tracer1kit.prompts): ``full``; ``compact`` (a short system prompt, one short line per
+    # element, history without echoes) for small text-only models; ``auto``: compact iff the model cannot see.
+    prompt: Literal["full", "compact", "auto"] = "full"
+    # What the SFT targets write inside <think>: ``none``; ``forecast``: the coming (real) steps in words before the
+    # plan, so a greedy decoder states its forecast before it writes step 1 (the paper's planner thinks first).
+    think: Literal["none", "forecast"] = "none"
 
 
 class RewardWeights(Section):
@@ -129,16 +135,64 @@ class RewardParams(Section):
         return value
 
 
+class GrounderParams(Section):
+    """The frozen GUI executor (:func:`tracer1kit.agents.grounding.make_grounder`).
+
+    ``kind``: ``dom`` grounds nearly any wording (exact text, id, ``text (k)`` / ``tag #n``, fuzzy matches, the
+    target recovered from the step's instruction); ``strict`` only an element's exact visible text or label and
+    the canonical ``text (k)`` / ``tag #n`` forms, so vague or wrong wording is refused. ``noise``: the
+    probability that a grounded click or type goes to another visible element that fits, the same one every time
+    for a given ``seed``, page and element."""
+
+    kind: Literal["dom", "strict"] = "dom"
+    noise: float = Field(default=0.0, ge=0.0, lt=1.0)
+    seed: int = 0
+
+
 class GroundedRewardParams(Section):
-    """The Stage-2 reward from execution feedback."""
+    """The Stage-2 reward from execution feedback; ``grounder`` is the executor Stage 2 trains against."""
 
     mode: Literal["offline", "live"] = "offline"
+    grounder: GrounderParams = Field(default_factory=GrounderParams)
     executable: float = Field(default=0.2, ge=0.0)
     matched: float = Field(default=0.6, ge=0.0)
     advanced: float = Field(default=0.2, ge=0.0)
 
 
+class DynamicSamplingParams(Section):
+    """What a GRPO stage does with groups whose rewards are all equal (zero advantage: no policy gradient).
+
+    ``off``: nothing (TRL's behaviour). ``drop``: their completions are masked out of the loss, so the token-mean
+    loss and the KL term average over groups with signal only (a step where every group is equal does no update).
+    ``resample`` (DAPO's dynamic sampling, one process only): up to ``max_rounds`` times per step, a generation
+    batch of fresh prompts (seeded draws from the training set) is generated and scored, and each of its groups
+    with unequal rewards replaces an equal one; groups still equal after the last round stay in the batch.
+    """
+
+    mode: Literal["off", "drop", "resample"] = "off"
+    max_rounds: int = Field(default=2, ge=1, le=16)
+
+
+class PrepassParams(Section):
+    """A pass before a GRPO stage: the stage's starting model samples ``samples`` completions per training state
+    (the stage's temperature and length), the stage's reward scores them, and the stage trains only on the states
+    kept: those the model gets wrong (``keep: unsolved``: some sample scores below the reference plan's own reward;
+    ``keep: mixed``: the samples' rewards are not all equal) plus a seeded share ``keep_easy`` of the others.
+    ``samples`` defaults to the stage's ``num_generations``; ``max_states`` scores only a seeded sample of that
+    many states (the stage then trains on the kept among them), bounding the pass's cost."""
+
+    enabled: bool = False
+    keep: Literal["unsolved", "mixed"] = "unsolved"
+    keep_easy: float = Field(default=0.2, ge=0.0, le=1.0)
+    samples: int | None = Field(default=None, ge=2, le=64)
+    max_states: int | None = Field(default=None, ge=1)
+
+
 class TrainStageParams(Section):
+    """One training stage. ``num_generations`` (the GRPO group size), ``temperature`` and ``top_p`` (sampling of
+    the group) are per GRPO stage; ``scale_rewards``/``loss_type`` are TRL's; ``dynamic_sampling`` and ``prepass``
+    act on groups whose rewards are all equal (GRPO stages only; SFT ignores the GRPO keys)."""
+
     enabled: bool = True
     max_steps: int = Field(default=40, ge=0)
     learning_rate: float = Field(default=1e-5, gt=0.0)
@@ -159,6 +213,10 @@ class TrainStageParams(Section):
     use_vllm: bool = False
     bf16: bool = False
     init_from: str | None = None
+    scale_rewards: Literal["group", "batch", "none"] = "group"
+    loss_type: Literal["dapo", "grpo", "dr_grpo", "bnpo"] = "dapo"
+    dynamic_sampling: DynamicSamplingParams = Field(default_factory=DynamicSamplingParams)
+    prepass: PrepassParams = Field(default_factory=PrepassParams)
 
 
 class TrainParams(Section):
@@ -167,17 +225,31 @@ class TrainParams(Section):
     stage2: TrainStageParams = Field(default_factory=TrainStageParams)
     equal_group_warn: float = Field(default=0.8, ge=0.0, le=1.0)
 
+    @model_validator(mode="after")
+    def _group_options_on_grpo_stages(self) -> "TrainParams":
+        if self.sft.dynamic_sampling.mode != "off" or self.sft.prepass.enabled:
+            raise ValueError("sft: dynamic_sampling and prepass act on GRPO groups; set them under train.stage1 "
+                             "or train.stage2")
+        return self
+
 
 class EvalParams(Section):
+    """What is evaluated (variants, grids, training seeds), on how many episodes, and which paired contrasts
+    (A − B, both variants of the table) the report leads with."""
+
     variants: list[str] = Field(default_factory=lambda: [
         "random", "expert", "reactive", "sft", "stage1", "stage2", "tracer1"])
-    horizons: list[int] = Field(default_factory=lambda: [1, 3, 5])
+    horizons: list[int] = Field(default_factory=lambda: [1, 3])  # each trained, so ≤ the tasks' longest episode
     gammas: list[float] = Field(default_factory=lambda: [0.8])
     repetition_weights: list[float] = Field(default_factory=lambda: [0.05])
     training_seeds: list[int] = Field(default_factory=lambda: [0])
     episodes_per_task: int = Field(default=5, ge=1)
+    contrasts: list[tuple[str, str]] = Field(default_factory=lambda: [
+        ("tracer1", "reactive"), ("tracer1", "stage1"), ("stage1", "sft"), ("stage2", "sft")])
+    offline_episodes_per_task: int | None = Field(default=None, ge=1)  # recorded test episodes per task (None: all)
     workers: int = Field(default=1, ge=1, le=64)
     protocol: Literal["default", "androidcontrol", "guiodyssey", "mind2web"] = "default"
+    grounder: GrounderParams = Field(default_factory=GrounderParams)  # the executor every variant is evaluated with
 
     @field_validator("horizons")
     @classmethod
@@ -224,6 +296,13 @@ class Params(Section):
     eval: EvalParams = Field(default_factory=EvalParams)
     data: DataParams = Field(default_factory=DataParams)
 
+    @model_validator(mode="after")
+    def _enough_test_seeds(self) -> "Params":
+        if self.eval.episodes_per_task > len(self.env.test_seeds):
+            raise ValueError(f"eval.episodes_per_task = {self.eval.episodes_per_task} but env.test_seeds lists "
+                             f"{len(self.env.test_seeds)} seeds: add test seeds or lower episodes_per_task")
+        return self
+
 
 class ParamsError(ValueError):
     """A parameter file that cannot be used; the message names the file, key path and the fix."""
@@ -236,54 +315,112 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{path}: unknown key (check the spelling; see tracer1kit/params.py for allowed keys)"
     message = error["msg"].removeprefix("Value error, ")
     got = error.get("input")
-    shown = f" (got {got!r})" if got is not None and not isinstance(got, (dict, list)) and "got" not in message else ""
+    shown = (f" (got {_shortened(repr(got))})" if got is not None and not isinstance(got, (dict, list))
+             and "got" not in message else "")
     return f"{path}: {message}{shown}"
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# One source of values, for messages: (where they come from, the nested mapping it sets).
+Layer = tuple[str, dict[str, Any]]
+_UNSET = object()
 
 
 def params_from_dict(data: dict[str, Any], source: str = "<dict>") -> Params:
     """Validate a nested dict into :class:`Params`, raising :class:`ParamsError` on bad input."""
     if not isinstance(data, dict):
         raise ParamsError(f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+    return _validated(data, [(source, data)])
+
+
+def _validated(data: dict[str, Any], layers: list[Layer]) -> Params:
+    """``data`` as :class:`Params`; each problem is reported against the layer that set the key."""
     try:
         return Params.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {_describe(e)}" for e in exc.errors()]
-        raise ParamsError("\n".join(lines)) from None
+        raise ParamsError("\n".join(f"{_origin(e['loc'], layers)}: {_describe(e)}" for e in exc.errors())) from None
+
+
+def _origin(loc: tuple[Any, ...], layers: list[Layer]) -> str:
+    """The last layer that sets the key path ``loc`` (or a value above it), else the last layer."""
+    for label, data in reversed(layers):
+        node: Any = data
+        for key in loc:
+            if not isinstance(node, dict):
+                break  # a value set here stands where a section or list was expected
+            node = node.get(key, _UNSET)
+            if node is _UNSET:
+                break
+        if node is not _UNSET:
+            return label
+    return layers[-1][0]
 
 
 def load_params(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> Params:
     """Load and validate a params YAML file; ``overrides`` are dotted keys (``{"planner.horizon": 1}``).
 
     A file may start from another with ``base: other.yaml`` (relative to its own folder): its sections are
-    merged key by key over the base's, lists and values replacing the base's.
+    merged key by key over the base's, lists and values replacing the base's. Every problem is a
+    :class:`ParamsError` naming the file (a base file also by the file that named it), the key path and the fix.
     """
     path = Path(path)
-    data = _read_params_file(path, ())
-    for dotted, value in (overrides or {}).items():
-        set_dotted(data, dotted, value)
-    return params_from_dict(data, str(path))
+    layers = _read_params_file(path, ())
+    data: dict[str, Any] = {}
+    for _, layer in layers:
+        data = _merged(data, layer)
+    if overrides:
+        given: dict[str, Any] = {}
+        for dotted, value in overrides.items():
+            set_dotted(data, dotted, value)
+            set_dotted(given, dotted, value)
+        layers.append((f"{path} (overrides)", given))
+    return _validated(data, layers)
 
 
-def _read_params_file(path: Path, children: tuple[Path, ...]) -> dict[str, Any]:
-    """The mapping of one params file with its ``base`` chain merged in."""
-    named_by = f"{children[-1]}: base: " if children else ""
-    if not path.exists():
-        raise ParamsError(f"{named_by}{path}: no such params file (the shipped ones are in params/)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}")
+def _read_params_file(path: Path, children: tuple[Path, ...]) -> list[Layer]:
+    """The layers of one params file and its ``base`` chain, the farthest base first."""
+    label = f"{path} (base of {children[-1]})" if children else str(path)
+    data = _read_mapping(path, label, f"{children[-1]}: base: " if children else "")
     base = data.pop("base", None)
     if base is None:
-        return data
+        return [(label, data)]
     if not isinstance(base, str) or not base.strip():
-        raise ParamsError(f"{path}: base: expected the file name of another params file (got {base!r})")
+        raise ParamsError(f"{label}: base: expected the file name of another params file (got {base!r})")
     base_path = (path.parent / base).resolve()
-    if base_path in {c.resolve() for c in (*children, path)}:
-        raise ParamsError(f"{path}: base: {base} leads back to itself ({' → '.join(str(c) for c in (*children, path))})")
-    return _merged(_read_params_file(base_path, (*children, path)), data)
+    chain = (*children, path)
+    if base_path in {c.resolve() for c in chain}:
+        raise ParamsError(f"{label}: base: {base} leads back to itself "
+                          f"({' → '.join(str(c) for c in (*chain, base_path))}); remove one of the base: lines")
+    return [*_read_params_file(base_path, chain), (label, data)]
+
+
+def _read_mapping(path: Path, label: str, named_by: str) -> dict[str, Any]:
+    """The top-level mapping of one YAML file; ``named_by`` prefixes problems with the path itself."""
+    if not path.exists():
+        raise ParamsError(f"{named_by}{path}: no such params file (the shipped ones are in params/)")
+    if path.is_dir():
+        raise ParamsError(f"{named_by}{path}: is a folder, not a params file: name a .yaml file "
+                          "(the shipped ones are in params/)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{label}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): "
+                          "save the file as UTF-8") from None
+    except OSError as exc:
+        raise ParamsError(f"{named_by}{path}: cannot be read ({exc.strerror or exc}): check the path and its "
+                          "permissions") from None
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise ParamsError(f"{label}: not valid YAML: {_shortened(str(exc) or type(exc).__name__, 300)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{label}: expected a mapping of sections at the top level, got {type(data).__name__}")
+    return data
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

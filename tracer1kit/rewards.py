@@ -8,8 +8,11 @@ zero weight and unparseable output scores 0 on every term (the minimum):
                  when lengths match, else greedily with ``offset_penalty`` per position of offset.
 - ``coverage``   1 − extra_step_penalty·#extra − missing_step_penalty·#missing (floored at 0).
 - ``done``       whether the forecast's final status agrees with the reference's.
-- ``repetition`` 1 − repetition_penalty·Σ_t γ^(t-1)·events_t, counting repetitions the reference does not have
-                 (three identical actions in a row = 1 event; an A-B-A-B-A cycle = 2).
+- ``repetition`` 1 − repetition_penalty·Σ_t γ^(t-1)·events_t (floored at 0), counting repetitions the reference
+                 does not have, by identity (three identical actions X in a row = 1 event of X; an A-B-A-B-A
+                 cycle = 2 events of {A, B}; each event the reference has excuses one forecast event of the
+                 same identity, earliest first, so clicking OK three times is penalised against a reference
+                 that presses Backspace three times). Actions are compared by ``Step.key``.
 - ``format``     1 for the exact ``<think>…</think><answer>…</answer>`` layout, 0.5 if parseable only leniently.
 
 ``sim`` requires the action type to match; the current step weighs type vs detail as
@@ -20,11 +23,12 @@ counts ``status_weight`` (0.3) of the similarity.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
-from .actions import ActionType, Plan, Step, completion_text, parse_plan, try_parse_plan
+from .actions import ActionType, Plan, Step, completion_text, parse_plan, real_steps, try_parse_plan
 from .episodes import Episode, Feedback, StepRecord
 from .params import GroundedRewardParams, RewardParams
 from .text import normalize, text_match
@@ -91,18 +95,35 @@ def align(pred: Sequence[Step], ref: Sequence[Step], params: RewardParams) -> li
     return out
 
 
-def repetition_events(steps: Sequence[Step]) -> list[int]:
-    """Repetition events ending at each position: 1 for three identical actions in a row, 2 for A-B-A-B-A."""
+# A repetition: (the 0-based position it ends at, the repeating actions' Step.key values, its number of events).
+Repetition = tuple[int, frozenset[tuple[Any, ...]], int]
+
+
+def repetitions(steps: Sequence[Step]) -> list[Repetition]:
+    """Every repetition in order: three identical actions X in a row end one event of {X} at the third; an
+    A-B-A-B-A cycle ends two events of {A, B} at its fifth step."""
     keys = [s.key for s in steps]
-    events = []
+    found = []
     for t in range(len(keys)):
-        count = 0
         if t >= 2 and keys[t] == keys[t - 1] == keys[t - 2]:
-            count += 1
+            found.append((t, frozenset({keys[t]}), 1))
         if (t >= 4 and keys[t] == keys[t - 2] == keys[t - 4] and keys[t - 1] == keys[t - 3]
                 and keys[t] != keys[t - 1]):
-            count += 2
-        events.append(count)
+            found.append((t, frozenset({keys[t], keys[t - 1]}), 2))
+    return found
+
+
+def repetition_events(steps: Sequence[Step], reference: Sequence[Step] = ()) -> list[int]:
+    """Repetition events ending at each position that the ``reference`` does not excuse: each reference event
+    excuses one event of the same repeating actions, earliest first (see the module docstring)."""
+    allowance: Counter[frozenset[tuple[Any, ...]]] = Counter()
+    for _, keys, count in repetitions(reference):
+        allowance[keys] += count
+    events = [0] * len(steps)
+    for t, keys, count in repetitions(steps):
+        excused = min(count, allowance[keys])
+        allowance[keys] -= excused
+        events[t] += count - excused
     return events
 
 
@@ -127,25 +148,27 @@ class RewardBreakdown:
 
 
 def trajectory_reward(pred: Plan | None, ref: Plan, params: RewardParams, *, text: str | None = None,
-                      parse_error: str | None = None) -> RewardBreakdown:
-    """The Stage-1 reward of a forecast ``pred`` against the reference ``ref``; ``pred=None`` means unparseable."""
+                      parse_error: str | None = None, positions: int | None = None) -> RewardBreakdown:
+    """The Stage-1 reward of a forecast ``pred`` against the reference ``ref``; ``pred=None`` means unparseable.
+
+    ``positions`` limits the alignment term and the missing-step penalty to the reference's first positions
+    (evaluation passes the real steps, :func:`~tracer1kit.actions.real_steps`, so ``done`` padding is neither
+    averaged over nor owed); ``None`` counts every position, padding included, as Stage-1 training does."""
     weights = params.weights.model_dump()
     if pred is None or not pred.steps:
         return RewardBreakdown(0.0, {t: 0.0 for t in TERMS}, [], parse_error or "empty plan")
     gamma = params.gamma
     matches = align(pred.steps, ref.steps, params)
+    counted = len(ref.steps) if positions is None else max(1, min(positions, len(ref.steps)))
     discounts = [gamma ** j for j in range(len(ref.steps))]
-    norm = sum(discounts) or 1.0
-    alignment = sum(d * s for d, (_, s) in zip(discounts, matches)) / norm
+    norm = sum(discounts[:counted]) or 1.0
+    alignment = sum(d * s for d, (_, s) in zip(discounts[:counted], matches)) / norm
     extra = max(0, len(pred.steps) - len(ref.steps))
-    missing = max(0, len(ref.steps) - len(pred.steps))
+    missing = max(0, counted - len(pred.steps))
     coverage = max(0.0, 1.0 - params.extra_step_penalty * extra - params.missing_step_penalty * missing)
     done = 1.0 if pred.steps[-1].done == (ref.steps[-1].done if ref.steps else True) else 0.0
-    pred_events = repetition_events(pred.steps)
-    excess = max(0, sum(pred_events) - sum(repetition_events(ref.steps)))
-    discounted = sum(gamma ** t * e for t, e in enumerate(pred_events))
-    penalty = discounted * (excess / sum(pred_events)) if excess else 0.0
-    repetition = max(0.0, 1.0 - params.repetition_penalty * penalty)
+    events = repetition_events(pred.steps, ref.steps)
+    repetition = max(0.0, 1.0 - params.repetition_penalty * sum(gamma ** t * e for t, e in enumerate(events)))
     fmt = format_score(text, True) if text is not None else 1.0
     terms = {"alignment": alignment, "coverage": coverage, "done": done, "repetition": repetition, "format": fmt}
     total = sum(weights[t] * terms[t] for t in TERMS)
@@ -222,11 +245,12 @@ def grounded_reward(feedback: Feedback | None, params: GroundedRewardParams) -> 
 
 def score_record(record: StepRecord, params: RewardParams, grounded: GroundedRewardParams) -> dict[str, float]:
     """A loop step's reward breakdown (``stage1/<term>``, ``stage1/total``, ``grounded/<term>``, ``grounded/total``)
-    from its record: the forecast against its reference and the execution feedback. Empty without a reference."""
+    from its record: the forecast against its reference's real steps (not the ``done`` padding) and the
+    execution feedback. Empty without a reference."""
     if record.reference is None:
         return {}
     breakdown = trajectory_reward(record.plan, record.reference, params, text=record.raw_text,
-                                  parse_error=record.parse_error)
+                                  parse_error=record.parse_error, positions=real_steps(record.reference))
     rewards = {f"stage1/{k}": v for k, v in breakdown.terms.items()}
     rewards["stage1/total"] = breakdown.total
     rewards.update({f"grounded/{k}": v for k, v in grounded_reward(record.feedback, grounded).items()})

@@ -1,15 +1,24 @@
 """The frozen GUI tool agent: a step in words ("click the Login button") → a concrete browser action.
 
-``DomGrounder`` is a deterministic matcher over the page's element text, frozen by construction.
-``target_words(obs, el)`` gives the canonical words naming an element, chosen so that the grounder maps
-them back to that same element (experts name their targets with it). ``CoordinateGrounder`` is the
+``DomGrounder`` is a deterministic matcher over the page's element text, frozen by construction. By default
+(``dom``) it is forgiving: an element's exact text, its id, ``text (k)`` / ``tag #n``, the best fuzzy match
+(token F1 ≥ 0.5), or the target recovered from the step's instruction. ``strict=True`` accepts only an
+element's exact visible text or label (a field's label for typing and selecting) and the canonical
+``text (k)`` / ``tag #n`` forms for elements without unique text. ``noise=p`` sends a grounded click or type
+to another visible element that fits the action with probability ``p``, drawn from a hash of the seed, the
+page and the element the step resolved to: the same step on the same page always grounds the same way.
+
+``target_words(obs, el)`` gives the canonical words naming an element, chosen so that both modes map them
+back to that same element (experts name their targets with it). ``make_grounder(params)`` builds the
+grounder a :class:`~tracer1kit.params.GrounderParams` section describes. ``CoordinateGrounder`` is the
 interface for model-based grounders that output a click point (UI-TARS style).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PIL import Image
 
@@ -18,6 +27,9 @@ from ..episodes import Element, Observation
 from ..envs.base import BrowserAction
 from ..text import normalize, token_f1
 from .base import Grounding
+
+if TYPE_CHECKING:
+    from ..params import GrounderParams
 
 INPUT_TAGS = frozenset({"input_text", "input_password", "input_number", "input_email", "input_search", "input_tel",
                         "input_url", "input_date", "textarea"})
@@ -50,8 +62,9 @@ def _following_input(obs: Observation, label: Element, action: ActionType | None
     return None
 
 
-def resolve(obs: Observation, words: str, action: ActionType | None = None) -> Element | None:
-    """The element that ``words`` name on this page, or None (see the module docstring for the forms)."""
+def resolve(obs: Observation, words: str, action: ActionType | None = None, *, strict: bool = False) -> Element | None:
+    """The element that ``words`` name on this page, or None (see the module docstring for the forms);
+    ``strict`` turns off the id and fuzzy matches."""
     words = words.strip()
     nth = _NTH_TAG.match(words)
     if nth:
@@ -67,7 +80,8 @@ def resolve(obs: Observation, words: str, action: ActionType | None = None) -> E
     by_text = [e for e in visible if normalize(e.text) == key]
     if index is not None:
         return by_text[index] if index < len(by_text) else None
-    matches = by_text + [e for e in visible if e.id and e.id.lower() == key and e not in by_text]
+    by_id = [] if strict else [e for e in visible if e.id and e.id.lower() == key and e not in by_text]
+    matches = by_text + by_id
     if matches:
         fitting = [e for e in matches if _fits(e, action)]
         if fitting:
@@ -75,6 +89,8 @@ def resolve(obs: Observation, words: str, action: ActionType | None = None) -> E
         if action in (ActionType.TYPE, ActionType.SELECT):
             return _following_input(obs, matches[0], action) or matches[0]
         return matches[0]
+    if strict:
+        return None
     scored = [(max(token_f1(base, e.text), token_f1(base, e.id.replace("-", " ").replace("_", " "))), e)
               for e in visible if e.text or e.id]
     best = max((s for s, _ in scored), default=0.0)
@@ -85,21 +101,28 @@ def resolve(obs: Observation, words: str, action: ActionType | None = None) -> E
 
 
 def target_words(obs: Observation, element: Element) -> str:
-    """Canonical words for ``element``: its text, else its id, else ``text (k)`` or ``tag #n``; always
-    words that :func:`resolve` maps back to this element."""
+    """Canonical words for ``element``: its text, else ``text (k)``, else ``tag #n``; always words that
+    :func:`resolve` maps back to this element, strict or not (so expert steps ground under either mode)."""
     text = " ".join(element.text.split())
     same_text = [e for e in obs.elements if e.visible and normalize(e.text) == normalize(text)] if text else []
     same_tag = [e for e in obs.elements if e.tag == element.tag and e.visible]
-    candidates = [text, element.id]
+    candidates = [text]
     if element in same_text:
         candidates.append(f"{text} ({same_text.index(element) + 1})")
     if element in same_tag:
         candidates.append(f"{element.tag} #{same_tag.index(element) + 1}")
     for words in candidates:
-        if words and all(resolve(obs, words, action) == element
-                         for action in (ActionType.CLICK,) + ((ActionType.TYPE,) if element.tag in INPUT_TAGS else ())):
+        if words and all(resolve(obs, words, action, strict=strict) == element
+                         for action in (ActionType.CLICK,) + ((ActionType.TYPE,) if element.tag in INPUT_TAGS else ())
+                         for strict in (False, True)):
             return words
     return f"{element.tag} #{same_tag.index(element) + 1}" if element in same_tag else text or element.tag
+
+
+def element_names(obs: Observation) -> dict[int, str]:
+    """The canonical words (:func:`target_words`) of every visible element, by ref: what compact prompts show, so a
+    planner can copy the very words the experts write and the grounder resolves."""
+    return {e.ref: target_words(obs, e) for e in obs.elements if e.visible}
 
 
 def _words_from_instruction(step: Step) -> tuple[str, str]:
@@ -115,8 +138,38 @@ def _words_from_instruction(step: Step) -> tuple[str, str]:
     return (match.group(1) if match else ""), step.value
 
 
+def page_key(obs: Observation) -> str:
+    """What identifies a page for the noise draw: the instruction and every element as the grounder sees it."""
+    return repr((obs.instruction, [(e.ref, e.tag, e.text, e.value, e.box) for e in obs.elements]))
+
+
+def noise_draws(seed: int, action: ActionType, element: Element, obs: Observation) -> tuple[float, float]:
+    """Two uniform numbers in [0, 1) fixed by the seed, the action, the resolved element and the page."""
+    digest = hashlib.sha256(f"{seed}|{action.value}|{element.ref}|{page_key(obs)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64, int.from_bytes(digest[8:16], "big") / 2**64
+
+
+def misgrounded(element: Element, action: ActionType, obs: Observation, noise: float, seed: int) -> Element:
+    """``element``, or with probability ``noise`` another visible element that fits ``action`` (the same
+    one every time for this seed, page and element; ``element`` itself when nothing else fits)."""
+    if noise <= 0.0:
+        return element
+    others = [e for e in obs.elements if e.visible and e.ref != element.ref and _fits(e, action)]
+    wrong, pick = noise_draws(seed, action, element, obs)
+    return others[int(pick * len(others))] if others and wrong < noise else element
+
+
 class DomGrounder:
-    """Deterministic: same step and page → same action. Implements :class:`~tracer1kit.agents.base.ToolAgent`."""
+    """Deterministic: same step and page → same action. Implements :class:`~tracer1kit.agents.base.ToolAgent`.
+
+    ``strict``: only exact text, labels and the canonical forms (see the module docstring); ``noise``: the
+    probability, in [0, 1), that a grounded click or type goes to another fitting element; ``seed`` fixes
+    which groundings those are."""
+
+    def __init__(self, *, strict: bool = False, noise: float = 0.0, seed: int = 0) -> None:
+        if not 0.0 <= noise < 1.0:
+            raise ValueError(f"noise must be in [0, 1) (got {noise})")
+        self.strict, self.noise, self.seed = strict, noise, seed
 
     def ground(self, step: Step, observation: Observation) -> Grounding:
         action = step.action
@@ -131,21 +184,24 @@ class DomGrounder:
         if action in (ActionType.CALL, ActionType.ANSWER):
             return Grounding(False, error=f"'{action.value}' is a tool-use action, not a GUI action")
         target, value = step.target, step.value
-        if not target:
+        if not target and not self.strict:
             target, value = _words_from_instruction(step)
         if action is ActionType.SCROLL:
             direction = (value or "down").strip().lower()
             if direction not in ("up", "down"):
                 return Grounding(False, error=f"scroll direction must be up or down (got {direction!r})")
-            element = resolve(observation, target, action) if target else None
+            element = resolve(observation, target, action, strict=self.strict) if target else None
             return Grounding(True, BrowserAction("scroll", element.ref if element else None, direction,
                                                  element.center if element else None),
                              f"scroll {direction}", element_ref=element.ref if element else None)
         if not target:
             return Grounding(False, error=f"the {action.value} step names no element (set 'target')")
-        element = resolve(observation, target, action)
+        element = resolve(observation, target, action, strict=self.strict)
         if element is None:
-            return Grounding(False, error=f"no element matches {target[:60]!r}")
+            how = "no element's exact text or label is" if self.strict else "no element matches"
+            return Grounding(False, error=f"{how} {target[:60]!r}")
+        if action in (ActionType.CLICK, ActionType.TYPE):
+            element = misgrounded(element, action, observation, self.noise, self.seed)
         what = f"[{element.ref}] {element.tag} {element.text[:40]!r}"
         if action is ActionType.CLICK:
             return Grounding(True, BrowserAction("click", element.ref), f"click {what}", element_ref=element.ref,
@@ -158,6 +214,11 @@ class DomGrounder:
 
     def same_effect(self, step: Step, grounding: Grounding, reference: Step, reference_grounding: Grounding) -> bool:
         return same_gui_effect(step, grounding, reference, reference_grounding)
+
+
+def make_grounder(params: "GrounderParams") -> DomGrounder:
+    """The frozen GUI grounder a params section describes (``grounded.grounder``, ``eval.grounder``)."""
+    return DomGrounder(strict=params.kind == "strict", noise=params.noise, seed=params.seed)
 
 
 def same_gui_effect(step: Step, grounding: Grounding, reference: Step, reference_grounding: Grounding) -> bool:

@@ -13,7 +13,8 @@ from typing import Any, Sequence
 from ..actions import ActionType, Plan, Step, format_plan, try_parse_plan
 from ..episodes import Observation
 from ..params import PlannerParams
-from ..prompts import build_messages, prompt_images
+from ..prompts import PromptForm, build_messages, prompt_form, prompt_images
+from .grounding import element_names
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,21 @@ def parse_output(text: str) -> PlannerOutput:
     return PlannerOutput(outcome.plan, text, outcome.error, outcome.error_step)
 
 
+def planner_messages(observation: Observation, *, horizon: int, use_image: bool, history_len: int, max_elements: int,
+                     tools_text: str | None, form: PromptForm) -> list[dict[str, Any]]:
+    """The planner's chat messages (training examples and planning calls alike): the compact form names the
+    elements with the grounder's canonical words."""
+    names = element_names(observation) if form == "compact" else None
+    return build_messages(observation, horizon=horizon, use_image=use_image, history_len=history_len,
+                          max_elements=max_elements, tools_text=tools_text, form=form, names=names)
+
+
 class Planner:
     """A policy model that forecasts ``horizon`` steps per call; shows the screenshot iff the model can see."""
 
     def __init__(self, policy: Any, *, horizon: int = 5, max_new_tokens: int = 256, temperature: float = 1.0,
                  top_p: float = 0.99, greedy: bool = True, history_len: int = 4, max_elements: int = 40,
-                 tools_text: str | None = None) -> None:
+                 tools_text: str | None = None, prompt: str = "full") -> None:
         if horizon < 1:
             raise ValueError(f"planner.horizon must be >= 1 (got {horizon})")
         self.policy = policy
@@ -48,6 +58,7 @@ class Planner:
         self.history_len = history_len
         self.max_elements = max_elements
         self.tools_text = tools_text
+        self.form = prompt_form(prompt, policy.supports_images)  # planner.prompt: full | compact | auto
 
     @classmethod
     def from_params(cls, policy: Any, params: PlannerParams, *, horizon: int | None = None,
@@ -55,14 +66,14 @@ class Planner:
         return cls(policy, horizon=horizon or params.horizon, max_new_tokens=params.max_new_tokens,
                    temperature=params.temperature, top_p=params.top_p,
                    greedy=params.greedy_eval if greedy is None else greedy, history_len=params.history_len,
-                   max_elements=params.max_elements, tools_text=tools_text)
+                   max_elements=params.max_elements, tools_text=tools_text, prompt=params.prompt)
 
     def prompt(self, observation: Observation) -> tuple[list[dict[str, Any]], list[Any]]:
         """The chat messages and images for one observation."""
         images = prompt_images(observation, self.policy.supports_images)
-        messages = build_messages(observation, horizon=self.horizon, use_image=bool(images),
-                                  history_len=self.history_len, max_elements=self.max_elements,
-                                  tools_text=self.tools_text)
+        messages = planner_messages(observation, horizon=self.horizon, use_image=bool(images),
+                                    history_len=self.history_len, max_elements=self.max_elements,
+                                    tools_text=self.tools_text, form=self.form)
         return messages, images
 
     def plan(self, observation: Observation) -> PlannerOutput:

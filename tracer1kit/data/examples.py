@@ -19,7 +19,7 @@ import json
 from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
-from ..actions import DONE_STEP, ActionType, Plan, Step, format_plan, pad_to_horizon
+from ..actions import DONE_STEP, ActionType, Plan, Step, format_plan, pad_to_horizon, real_steps
 from ..envs.base import is_tool_task
 from ..episodes import Episode, HistoryItem, Observation
 from ..params import Params
@@ -43,6 +43,15 @@ def reference_plan(episode: Episode, t: int, horizon: int) -> Plan:
     return Plan(pad_to_horizon(steps, horizon))
 
 
+def with_reasoning(plan: Plan, think: str) -> Plan:
+    """A reference plan as an SFT target: with ``think = "forecast"`` its reasoning names the coming real steps in
+    words (``next: type 'alice' into the Username field; then click the Login button, done``), else none."""
+    if think != "forecast":
+        return plan
+    words = [step.instruction or step.describe() for step in plan.steps[:real_steps(plan)]]
+    return replace(plan, think="next: " + "; then ".join(words) + (", done" if plan.steps[real_steps(plan) - 1].done else ""))
+
+
 def history_at(episode: Episode, t: int) -> tuple[HistoryItem, ...]:
     """The abstracted history before step t: each executed step and a short description of its outcome."""
     return tuple(HistoryItem(executed_step(episode, i), r.feedback.outcome() if r.feedback is not None else "")
@@ -58,21 +67,23 @@ def observation_at(episode: Episode, t: int) -> Observation:
 def examples_from_episodes(episodes: Iterable[Episode], params: Params, *, use_image: bool,
                            horizon: int | None = None, tools_text: str | None = None) -> list[dict[str, Any]]:
     """Training rows for every step of every successful episode."""
-    from ..prompts import build_messages
+    from ..agents.planner import planner_messages
+    from ..prompts import prompt_form
 
     horizon = horizon or params.planner.horizon
+    form = prompt_form(params.planner.prompt, use_image)
     rows = []
     for episode in episodes:
         if not episode.success:
             continue
         for t in range(len(episode.steps)):
             obs = observation_at(episode, t)
-            reference = format_plan(reference_plan(episode, t, horizon))
+            reference = format_plan(with_reasoning(reference_plan(episode, t, horizon), params.planner.think))
             image = obs.image() if use_image else None
-            prompt = build_messages(obs, horizon=horizon, use_image=use_image and image is not None,
-                                    history_len=params.planner.history_len,
-                                    max_elements=params.planner.max_elements,
-                                    tools_text=tools_text if is_tool_task(episode.task) else None)
+            prompt = planner_messages(obs, horizon=horizon, use_image=use_image and image is not None,
+                                      history_len=params.planner.history_len,
+                                      max_elements=params.planner.max_elements,
+                                      tools_text=tools_text if is_tool_task(episode.task) else None, form=form)
             rows.append({
                 "prompt": prompt,
                 "completion": [{"role": "assistant", "content": reference}],

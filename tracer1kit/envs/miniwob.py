@@ -4,8 +4,12 @@ Uses the ``miniwob`` package (it ships the task pages) with Selenium driving ``/
 ``/usr/bin/chromedriver``; selenium-manager never downloads anything. miniwob has no hook for Chrome
 flags, so the flags and the browser's HOME/TMPDIR (inside the env's work folder, never ``~``) are added
 by wrapping the options and driver-service factories miniwob calls, without editing site-packages.
-The episode clock is lifted and success is miniwob's raw, undecayed reward. A browser that dies is
-restarted and the step reports ``truncated`` with ``info["interrupted"]``.
+Every reset starts from the task page as loaded: miniwob's own reset re-runs the task's ``genProblem`` on the
+same page, and widgets that jQuery UI appends to ``<body>`` (date-pickers, autocomplete menus) would survive into
+the next episode, so a page that has run an episode is reloaded first (``reset`` then gives the same observation in
+a fresh browser and in one that ran other episodes). The episode clock is lifted before the episode starts (its
+end timer is armed then) and success is miniwob's raw, undecayed reward. A browser that dies is restarted and the
+step reports ``truncated`` with ``info["interrupted"]``.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class MiniWoBEnv:
         self._steps = 0
         self._last: Observation | None = None
         self._short_tmp: Path | None = None
+        self._page_used = False  # whether an episode has started on the page loaded in the browser
 
     # ---------------------------------------------------------------- browser lifecycle
     def _start(self) -> None:
@@ -107,6 +112,18 @@ class MiniWoBEnv:
                                            render_mode=None if self.headless else "human")
             except gymnasium.error.Error as exc:
                 raise ValueError(f"unknown MiniWoB++ task '{self.task}' ({exc})") from None
+
+    def _reload(self) -> None:
+        """Load the task page afresh, dropping whatever earlier episodes left in its DOM."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        driver = self._instance.driver
+        driver.get(self._instance.url)
+        WebDriverWait(driver, 5).until(lambda d: d.execute_script("return !!(window.core && core.cover_div);"))
+
+    def _lift_clock(self) -> None:
+        """Set the episode time limit; the episode's end timer is armed with it when the episode starts."""
+        self._instance.driver.execute_script(f"core.EPISODE_MAX_TIME={int(self.episode_max_time_s * 1000)};")
 
     def _tmpdir(self) -> Path:
         """TMPDIR for the browser: inside the work folder unless that path is too long for Chromium's
@@ -184,8 +201,11 @@ class MiniWoBEnv:
             self._kill()
         if self._env is None:
             self._start()
+        elif self._page_used:
+            self._reload()
+        self._lift_clock()
+        self._page_used = True
         raw, _ = self._env.reset(seed=seed, options={"record_screenshots": self.screenshots})
-        self._instance.driver.execute_script(f"core.EPISODE_MAX_TIME={int(self.episode_max_time_s * 1000)};")
         self._seed, self._steps = seed, 0
         self._last = self._observation(raw)
         return self._last

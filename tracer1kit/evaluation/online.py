@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Sequence
 
 from ..actions import ActionType
 from ..agents.loop import LoopTimings, PlannerLike, run_batch
-from ..envs.base import BatchEnv
+from ..envs.base import BatchEnv, is_tool_task
 from ..envs.factory import tool_jobs as factory_tool_jobs
 from ..episodes import Episode
 from ..params import Params
@@ -71,42 +71,27 @@ def run_jobs(planner: PlannerLike, tool_agent: Any, envs: BatchEnv, jobs: Sequen
     return [out[i] for i in range(len(jobs))]
 
 
-@dataclass(frozen=True)
-class OnlineSummary:
-    episodes: int
-    success_rate: float
-    mean_steps: float
-    non_executable_rate: float
-    parse_failure_rate: float
-
-
-def summarize(episodes: Sequence[Episode]) -> OnlineSummary:
-    steps = [r for e in episodes for r in e.steps]
-    n = max(1, len(steps))
-    return OnlineSummary(
-        episodes=len(episodes),
-        success_rate=sum(e.success for e in episodes) / max(1, len(episodes)),
-        mean_steps=len(steps) / max(1, len(episodes)),
-        non_executable_rate=sum(1 for r in steps if r.feedback is not None and not r.feedback.executable) / n,
-        parse_failure_rate=sum(1 for r in steps if r.plan is None) / n,
-    )
-
-
-def tool_use_summary(episodes: Sequence[Episode]) -> dict[str, float]:
-    """GTA's metrics: answer accuracy, tool-selection accuracy (the first call names the reference's first
-    tool) and tool-call executability (the fraction of tool calls that ran without error)."""
-    selected, calls, executable = [], 0, 0
-    for episode in episodes:
-        first_call = next((r for r in episode.steps if r.plan is not None and r.plan.steps[0].action is ActionType.CALL), None)
-        if episode.steps and episode.steps[0].reference is not None:
-            ref_first = episode.steps[0].reference.steps[0]
-            chosen = first_call.plan.steps[0].target if first_call is not None else ""
-            selected.append(float(ref_first.action is ActionType.CALL and chosen == ref_first.target))
-        for record in episode.steps:
-            if record.plan is not None and record.plan.steps[0].action is ActionType.CALL:
-                calls += 1
-                executable += int(record.feedback is not None and record.feedback.executable)
-    n = max(1, len(episodes))
-    return {"answer_acc": sum(e.success for e in episodes) / n,
-            "tool_acc": sum(selected) / max(1, len(selected)),
-            "code_exec": executable / calls if calls else 0.0}
+def episode_record(episode: Episode) -> dict[str, Any]:
+    """One online episode as a plain record (``split`` is ``test``, ``heldout`` or ``tool``): success, steps,
+    steps not executable / not parsed, the mean Stage-1 reward (real steps) and first-step match per step, and
+    for tool use GTA's tool selection (the first call names the reference's first tool) and executable calls."""
+    steps = episode.steps
+    rewards = [r.rewards["stage1/total"] for r in steps if "stage1/total" in r.rewards]
+    record: dict[str, Any] = {
+        "task": episode.task, "seed": episode.seed, "split": "tool" if is_tool_task(episode.task) else episode.split,
+        "success": episode.success, "steps": len(steps), "interrupted": episode.interrupted,
+        "non_executable": sum(1 for r in steps if r.feedback is not None and not r.feedback.executable),
+        "parse_failures": sum(1 for r in steps if r.plan is None),
+        "stage1_reward": sum(rewards) / len(rewards) if rewards else None,
+        "first_step_matched": (sum(bool(r.feedback and r.feedback.matched_reference) for r in steps) / len(steps)
+                               if steps else None),
+    }
+    if is_tool_task(episode.task):
+        calls = [r for r in steps if r.plan is not None and r.plan.steps[0].action is ActionType.CALL]
+        reference = steps[0].reference.steps[0] if steps and steps[0].reference is not None else None
+        if reference is not None:
+            chosen = calls[0].plan.steps[0].target if calls else ""
+            record["tool_selected"] = reference.action is ActionType.CALL and chosen == reference.target
+        record["calls"] = len(calls)
+        record["calls_executable"] = sum(1 for r in calls if r.feedback is not None and r.feedback.executable)
+    return record

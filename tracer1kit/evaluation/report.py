@@ -1,41 +1,30 @@
-"""Results → CSV, a markdown table, plotly figures and a self-contained ``report.html``."""
+"""Results → CSV files, ``results.md`` and a self-contained ``report.html`` that lead with the named contrasts.
+
+Files written to ``RUN/reports``: ``results.md`` / ``report.html`` (contrasts, the variants table with 95%
+intervals, grids, what the table can resolve, the protocol), ``results.csv`` (one row per variant / grid point:
+value, interval bounds, std over training seeds per metric), ``results_by_seed.csv`` (the same per training seed),
+``contrasts.csv``, ``episodes.csv`` and ``states.csv`` (every online episode's and offline state's record).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import math
+import json
 from html import escape
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..params import Params
 from ..runs import atomic_write_text
+from .results import METRICS, TABLE_METRICS, best_rows, contrasts, resolution, table
+from .stats import Contrast
 
-KEY = ("variant", "grid", "grid_value")
-
-
-def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean and sample std over training seeds of every numeric metric, per (variant, grid, grid value)."""
-    groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(row.get(k) for k in KEY)].append(row)
-    out = []
-    for key, members in groups.items():
-        agg: dict[str, Any] = dict(zip(KEY, key))
-        agg["seeds"] = len(members)
-        metrics = [k for k, v in members[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-                   and k not in ("seed", "grid_value")]
-        for metric in metrics:
-            values = [m[metric] for m in members if isinstance(m.get(metric), (int, float))]
-            mean = sum(values) / len(values)
-            std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-            agg[metric], agg[f"{metric}_std"] = mean, std
-        out.append(agg)
-    return out
+Record = dict[str, Any]
+LOWER_IS_BETTER = {"non_executable_rate", "gui_steps"}
 
 
-def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+def to_csv(rows: Sequence[Record]) -> str:
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
@@ -46,77 +35,167 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def grid_names(rows: Sequence[dict[str, Any]]) -> list[str]:
+def grid_names(rows: Sequence[Record]) -> list[str]:
     """The grids the rows hold (e.g. ``gamma``, ``horizon``), sorted."""
     return sorted({r["grid"] for r in rows if r.get("grid")})
 
 
-def grid_points(rows: Sequence[dict[str, Any]], grid: str = "") -> list[dict[str, Any]]:
+def grid_points(rows: Sequence[Record], grid: str = "") -> list[Record]:
     """One grid's rows by grid value, or with ``grid=""`` the variants' rows in their order."""
     selected = [r for r in rows if (r.get("grid") or "") == grid]
     return sorted(selected, key=lambda r: r["grid_value"]) if grid else selected
 
 
-def markdown_table(rows: Sequence[dict[str, Any]], metrics: Sequence[str], grid: str = "") -> str:
-    """``variant | seeds | metric (mean ± std) | …``: the variants table, or one grid's points by value."""
-    head = f"| {'variant' if not grid else 'variant, ' + grid} | seeds | " + " | ".join(metrics) + " |"
-    lines = [head, "|" + "---|" * (len(metrics) + 2)]
-    for row in grid_points(rows, grid):
-        cells = []
+def flat(rows: Sequence[Record], metrics: Sequence[str]) -> list[Record]:
+    """Table rows with every estimate spread into value / low / high / std columns (for CSV and plots)."""
+    out = []
+    for row in rows:
+        line = {k: row[k] for k in ("label", "variant", "grid", "grid_value", "seeds", "horizon")}
         for m in metrics:
-            value = row.get(m)
-            cells.append("–" if value is None else f"{value:.3f} ± {row.get(m + '_std', 0.0):.3f}")
-        label = row["variant"] if not grid else f"{row['variant']}, {grid} = {row['grid_value']:g}"
-        lines.append(f"| {label} | {row.get('seeds', 1)} | " + " | ".join(cells) + " |")
+            est = row[m]
+            line.update({m: est.value, f"{m}_low": est.low, f"{m}_high": est.high, f"{m}_n": est.n,
+                         f"{m}_std": row.get(m + "_std")})
+        out.append(line)
+    return out
+
+
+def cell(row: Record, metric: str) -> str:
+    """``0.178 [0.078, 0.337]``, with ``± 0.019`` (std over training seeds) when there are several."""
+    est, std = row[metric], row.get(metric + "_std")
+    return est.text() + (f" ± {std:.3f}" if std is not None else "")
+
+
+def markdown_table(rows: Sequence[Record], metrics: Sequence[str], grid: str = "") -> str:
+    """The variants table (or one grid by value): human labels, value [95% interval] (± std over seeds), the
+    best trained variant in bold only where its interval separates it from every other trained variant."""
+    points = grid_points(rows, grid)
+    best = {m: best_rows(points, m, m in LOWER_IS_BETTER) for m in metrics}
+    head = "| variant | training seeds | " + " | ".join(METRICS[m].label for m in metrics) + " |"
+    lines = [head, "|" + "---|" * (len(metrics) + 2)]
+    for i, row in enumerate(points):
+        cells = [f"**{cell(row, m)}**" if i in best[m] else cell(row, m) for m in metrics]
+        seeds = "1 seed" if row["seeds"] == 1 else f"{row['seeds']} seeds"
+        lines.append(f"| {row['label']} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def html_table(rows: Sequence[dict[str, Any]], metrics: Sequence[str], grid: str = "") -> str:
-    """A table as HTML (the same cells as :func:`markdown_table`)."""
-    lines = [line.strip("|").split("|") for line in markdown_table(rows, metrics, grid).splitlines()]
-    head = "".join(f"<th>{escape(c.strip())}</th>" for c in lines[0])
-    body = "".join("<tr>" + "".join(f"<td>{escape(c.strip())}</td>" for c in row) + "</tr>" for row in lines[2:])
-    return f"<table><tr>{head}</tr>{body}</table>"
+def contrast_lines(found: Sequence[Contrast]) -> list[str]:
+    return [f"- {c.sentence()}" for c in found]
 
 
-def figures(aggregated: Sequence[dict[str, Any]], metrics: Sequence[str]) -> dict[str, Any]:
-    """Bar charts with error bars per variant, and a curve per grid (e.g. the K-curve)."""
-    from ..viz.figures import bar_with_errors, line_curve
+def html_table(markdown: str) -> str:
+    """A markdown table as HTML (bold cells kept)."""
+    lines = [line.strip().strip("|").split("|") for line in markdown.splitlines()]
 
-    table = grid_points(aggregated)
-    figs = {f"variants_{m}": bar_with_errors(table, "variant", m, f"{m}_std", title=m) for m in metrics
-            if any(m in r for r in table)}
-    for grid in grid_names(aggregated):
-        points = grid_points(aggregated, grid)
+    def td(text: str, tag: str) -> str:
+        text = text.strip()
+        bold = text.startswith("**") and text.endswith("**")
+        inner = escape(text.strip("*"))
+        return f"<{tag}>{'<b>' + inner + '</b>' if bold else inner}</{tag}>"
+
+    head = "".join(td(c, "th") for c in lines[0])
+    body = "".join("<tr>" + "".join(td(c, "td") for c in row) + "</tr>" for row in lines[2:])
+    return f"<div class='wrap'><table><tr>{head}</tr>{body}</table></div>"
+
+
+def figures(rows: Sequence[Record], found: Sequence[Contrast], metrics: Sequence[str] = TABLE_METRICS
+            ) -> dict[str, Any]:
+    """A forest plot of the contrasts, bars with 95% intervals per variant, and a curve per grid."""
+    from ..viz.figures import line_curve
+    from ..viz.results import bar_with_interval, forest_plot
+
+    figs: dict[str, Any] = {}
+    if found:
+        figs["contrasts"] = forest_plot([{"name": f"{c.name}: {c.metric}", "value": c.difference.value,
+                                          "low": c.difference.low, "high": c.difference.high, "verdict": c.verdict}
+                                         for c in found])
+    table_rows = flat(grid_points(rows), metrics)
+    for m in metrics:
+        if any(r[m] is not None for r in table_rows):
+            figs[f"variants_{m}"] = bar_with_interval(table_rows, "label", m, title=METRICS[m].label)
+    for grid in grid_names(rows):
+        points = flat(grid_points(rows, grid), metrics)
         for m in metrics:
-            if any(m in r for r in points):
-                figs[f"{grid}_{m}"] = line_curve(points, "grid_value", m, "variant", err=f"{m}_std")
+            if any(r[m] is not None for r in points):
+                figs[f"{grid}_{m}"] = line_curve(points, "grid_value", m, "variant", err=f"{m}_std",
+                                                 title=f"{METRICS[m].label} by {grid}")
     return figs
 
 
-def write_report(rows: Sequence[dict[str, Any]], protocol: dict[str, Any], out_dir: Path,
-                 metrics: Sequence[str]) -> Path:
-    """Write results.csv, results_by_seed.csv, results.md, one HTML per figure, and report.html; return the latter."""
+def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], params: Params,
+                     protocol: dict[str, Any] | None = None, metrics: Sequence[str] = TABLE_METRICS) -> str:
+    """The report as markdown: contrasts first, then the variants table and what it can resolve, the grids, and
+    the protocol when given."""
+    variants = grid_points(rows)
+    evaluated = {r["variant"] for r in variants}
+    missing = [f"{a} − {b}" for a, b in params.eval.contrasts if not {a, b} <= evaluated]
+    lines = contrast_lines(found) + ([f"- not evaluated here (a variant is not in eval.variants): {', '.join(missing)}"]
+                                     if missing else [])
+    sections = [("Contrasts", "\n".join(lines) or "no named contrast was evaluated"),
+                ("Variants", markdown_table(rows, metrics)
+                 + (f"\n\nWhat this table can resolve: {resolution(variants)}." if variants else ""))]
+    sections += [(f"Grid: {g}", markdown_table(rows, metrics, g)) for g in grid_names(rows)]
+    if protocol:
+        sections.append(("Protocol", "\n".join(f"- **{k}**: {v}" for k, v in protocol.items())))
+    return "\n\n".join(f"## {title}\n\n{body}" for title, body in sections)
+
+
+def markdown_html(markdown: str) -> str:
+    """The report's markdown (headings, bullet lists, tables, bold) as HTML."""
+    out, block = [], []
+
+    def flush() -> None:
+        if block:
+            out.append(html_table("\n".join(block)))
+            block.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            block.append(line)
+            continue
+        flush()
+        if line.startswith("## "):
+            out.append(f"<h2>{escape(line[3:])}</h2>")
+        elif line.startswith("- "):
+            out.append(f"<li>{_bold(escape(line[2:]))}</li>")
+        elif line.strip():
+            out.append(f"<p>{_bold(escape(line))}</p>")
+    flush()
+    return "".join(out)
+
+
+def _bold(text: str) -> str:
+    parts = text.split("**")
+    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def write_report(evaluations: Sequence[Record], params: Params, protocol: dict[str, Any], out_dir: Path,
+                 metrics: Sequence[str] = TABLE_METRICS) -> Path:
+    """Write every results file (see the module docstring); return report.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    aggregated = aggregate(rows)
-    atomic_write_text(out_dir / "results_by_seed.csv", to_csv(rows))
-    atomic_write_text(out_dir / "results.csv", to_csv(aggregated))
-    grids = grid_names(aggregated)
-    tables = [markdown_table(aggregated, metrics)] + [
-        f"## Grid: {g}\n\n{markdown_table(aggregated, metrics, g)}" for g in grids]
-    protocol_lines = "\n".join(f"- **{k}**: {v}" for k, v in protocol.items())
-    atomic_write_text(out_dir / "results.md", "# Results\n\n" + "\n\n".join(tables)
-                      + f"\n\n## Protocol\n\n{protocol_lines}\n")
-    figs = figures(aggregated, metrics)
-    parts = []
-    for i, (name, fig) in enumerate(figs.items()):
-        html = fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
-        parts.append(f"<h3>{name}</h3>{html}")
-    body = html_table(aggregated, metrics) + "".join(
-        f"<h2>Grid: {escape(g)}</h2>{html_table(aggregated, metrics, g)}" for g in grids) + "<h2>Protocol</h2><ul>" + "".join(
-        f"<li><b>{escape(str(k))}</b>: {escape(str(v))}</li>" for k, v in protocol.items()) + "</ul>"
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>tracer1kit report</title>"
-            f"<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse}}"
-            f" td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head><body><h1>tracer1kit report</h1>"
-            f"{body}{''.join(parts)}</body></html>")
+    rows = table(evaluations, metrics)
+    found = contrasts(evaluations, params.eval.contrasts)
+    ident = ("label", "variant", "grid", "grid_value", "seed")
+    atomic_write_text(out_dir / "results.csv", to_csv(flat(rows, metrics)))
+    atomic_write_text(out_dir / "results_by_seed.csv", to_csv([
+        {"seed": ev["seed"], **line} for ev in evaluations for line in flat(table([ev], metrics), metrics)]))
+    atomic_write_text(out_dir / "contrasts.csv", to_csv([
+        {"contrast": c.name, "metric": c.metric, "difference": c.difference.value, "low": c.difference.low,
+         "high": c.difference.high, "pairs": c.difference.n, "p_value": c.p_value, "a_only": c.a_only,
+         "b_only": c.b_only, "mdd": c.mdd, "verdict": c.verdict} for c in found]))
+    for kind in ("episodes", "states"):
+        atomic_write_text(out_dir / f"{kind}.csv", to_csv([
+            {**{k: ev[k] for k in ident}, **{k: json.dumps(v) if isinstance(v, list) else v for k, v in r.items()}}
+            for ev in evaluations for r in ev[kind]]))
+    markdown = results_markdown(rows, found, params, protocol, metrics)
+    atomic_write_text(out_dir / "results.md", f"# Results\n\n{markdown}\n")
+    plots = "".join(f"<h3>{escape(name)}</h3>" + fig.to_html(full_html=False,
+                                                            include_plotlyjs="inline" if i == 0 else False)
+                    for i, (name, fig) in enumerate(figures(rows, found, metrics).items()))
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>tracer1kit report</title><style>"
+            "body{font-family:sans-serif;max-width:1200px;margin:auto;padding:0 12px}"
+            ".wrap{overflow-x:auto} table{border-collapse:collapse;font-size:13px}"
+            "td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top} th{background:#f4f4f4}"
+            "li{margin:4px 0}</style></head><body><h1>tracer1kit report</h1>"
+            f"{markdown_html(markdown)}<h2>Figures</h2>{plots}</body></html>")
     return atomic_write_text(out_dir / "report.html", page)

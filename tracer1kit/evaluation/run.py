@@ -1,6 +1,7 @@
 """``evaluate(params, run_dir)``: train what the variants need (sub-runs under ``RUN/trainings``), evaluate every
-variant and grid point, store the episodes for the inspector under ``RUN/episodes/eval`` and write the report to
-``RUN/reports``. Evaluations already computed for the same params are reused from ``reports/evaluations.jsonl``.
+variant and grid point on the same (task, seed) list, store the episodes for the inspector under
+``RUN/episodes/eval``, keep every episode's and state's record in ``RUN/reports/evaluations.jsonl`` (evaluations
+already run for the same params are reused from there) and write the report to ``RUN/reports``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..agents.grounding import DomGrounder
+from ..agents.grounding import make_grounder
 from ..agents.planner import Planner, RandomPlanner
 from ..agents.tools import ToolExecutor, tool_descriptions
 from ..envs.factory import env_slots
-from ..episodes import EpisodeStore
+from ..episodes import Episode, EpisodeStore, variant_label
 from ..experts.data import ensure_expert_data, expert_episodes
 from ..experts.planner import ExpertPlanner
 from ..metrics import get_protocol
@@ -23,15 +24,16 @@ from ..params import Params
 from ..runs import RunDir, append_jsonl, read_jsonl
 from ..training.common import STAGES, final_dir
 from ..training.pipeline import train
-from .offline import offline_metrics
-from .online import gui_jobs, run_jobs, summarize, tool_jobs, tool_use_summary
+from ..training.processes import refuse_several_processes
+from .offline import offline_states
+from .online import episode_record, gui_jobs, run_jobs, tool_jobs
 from .report import write_report
-from .variants import Evaluation, Training, plan_evaluations, same_sft, training_dir, trainings_needed
+from .variants import Evaluation, Training, plan_evaluations, same_until, training_dir, trainings_needed
 
-TABLE_METRICS = ("gui_success", "heldout_success", "tool_answer_acc", "offline_grounding_acc", "offline_step_sr",
-                 "offline_stage1_reward", "forecast_agreement", "stage1_reward", "non_executable_rate")
 KEY_EXCLUDES = {"run": {"name", "notebooks"},
-                "eval": {"variants", "horizons", "gammas", "repetition_weights", "training_seeds", "workers"}}
+                "eval": {"variants", "horizons", "gammas", "repetition_weights", "training_seeds", "workers",
+                         "contrasts"}}
+CACHE = "evaluations.jsonl"  # one line per evaluation: its key and its records
 
 
 def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Params]:
@@ -63,9 +65,9 @@ def frozen_planner(spec: str, params: Params) -> Any:
 
 
 def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> Path:
-    """Train what is needed, evaluate every variant and grid point, write the report; returns report.html."""
-    from tqdm.auto import tqdm
-
+    """Train what is needed, evaluate every variant and grid point on the same (task, seed) list, keep every
+    episode's and state's record, write the report (intervals, contrasts); returns report.html."""
+    refuse_several_processes("evaluate")
     run = RunDir.create(run_dir)
     run.save_params(params)
     root = ensure_expert_data(params, run)
@@ -73,56 +75,77 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     trained: list[Training] = []
     for training, stages in trainings_needed(evals).items():
         target = training_dir(run.root, training)
-        reuse_sft(run.root, training, trained, target)
+        reuse_stages(run.root, training, trained, target)
         train(training.params(params), target, stages=[s for s in STAGES if s in stages], episodes_root=root)
         trained.append(training)
-    test_episodes = expert_episodes(params, root, "test")
-    cache_path = run.reports_dir / "evaluations.jsonl"
-    cached = {r["key"]: r["row"] for r in read_jsonl(cache_path)}
-    grounder, executor = DomGrounder(), ToolExecutor()
-    rows = []
-    gui_slots = env_slots(params, params.eval.workers)
-    tool_slots = env_slots(params)
+    evaluations = _evaluate_all(params, run, evals, offline_episodes(params, root), progress)
+    return write_report(evaluations, params, protocol(params, run), run.reports_dir)
+
+
+def offline_episodes(params: Params, root: Path) -> list[Episode]:
+    """The recorded test episodes offline evaluation forecasts from: per task, the first
+    ``eval.offline_episodes_per_task`` (all when unset)."""
+    limit = params.eval.offline_episodes_per_task
+    kept: dict[str, int] = {}
+    out = []
+    for episode in expert_episodes(params, root, "test"):
+        kept[episode.task] = kept.get(episode.task, 0) + 1
+        if limit is None or kept[episode.task] <= limit:
+            out.append(episode)
+    return out
+
+
+def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_episodes: list[Episode],
+                  progress: bool) -> list[dict[str, Any]]:
+    """Each evaluation's records, from the cache when the same evaluation was already run into this folder."""
+    from tqdm.auto import tqdm
+
+    cache_path = run.reports_dir / CACHE
+    cached = _cached(cache_path)
+    grounder, executor = make_grounder(params.eval.grounder), ToolExecutor()
+    gui_slots, tool_slots = env_slots(params, params.eval.workers), env_slots(params)
+    evaluations = []
     try:
         for ev in tqdm(evals, desc="evaluations", disable=not progress):
             key = evaluation_key(ev, params)
-            if key in cached:
-                rows.append(cached[key])
-                continue
-            planner, trained = build_planner(ev, params, run.root)
-            reference = ExpertPlanner(horizon=trained.planner.horizon)
-            start = time.perf_counter()
-            label = f"{ev.variant}" + (f"-{ev.grid}{ev.grid_value:g}" if ev.grid else "") + f"-s{ev.seed}"
-            gui = run_jobs(planner, grounder, gui_slots, gui_jobs(params), max_steps=params.env.max_steps,
-                           variant=label, reference_planner=reference, params=trained)
-            tools = (run_jobs(planner, executor, tool_slots, tool_jobs(params), max_steps=params.tooluse.max_steps,
-                              variant=label, reference_planner=reference, params=trained)
-                     if params.tooluse.enabled else [])
-            EpisodeStore(run.episodes_dir / "eval").write_all(gui + tools)
-            seen = summarize([e for e in gui if e.split == "test"])
-            heldout = summarize([e for e in gui if e.split == "heldout"])
-            everything = summarize(gui + tools)
-            checkpoint = ev.checkpoint or ("untrained" if ev.variant == "base" else "scripted")
-            row: dict[str, Any] = {
-                "variant": ev.variant, "grid": ev.grid, "grid_value": ev.grid_value, "seed": ev.seed,
-                "horizon": trained.planner.horizon, "checkpoint": checkpoint,
-                "gui_success": seen.success_rate, "heldout_success": heldout.success_rate,
-                "gui_steps": seen.mean_steps, "non_executable_rate": everything.non_executable_rate,
-                "parse_failure_rate": everything.parse_failure_rate,
-                "stage1_reward": _mean(r.rewards.get("stage1/total") for e in gui + tools for r in e.steps),
-                "first_step_matched": _mean(float(bool(r.feedback and r.feedback.matched_reference))
-                                            for e in gui + tools for r in e.steps),
-                "eval_seconds": time.perf_counter() - start,
-            }
-            if tools:
-                row.update({f"tool_{k}": v for k, v in tool_use_summary(tools).items()})
-            row.update(offline_metrics(planner, test_episodes, trained, grounder, executor))
-            append_jsonl(cache_path, {"key": key, "row": row})
-            rows.append(row)
+            if key not in cached:
+                cached[key] = _evaluate_one(ev, params, run, (gui_slots, tool_slots), (grounder, executor),
+                                            test_episodes)
+                append_jsonl(cache_path, {"key": key, "evaluation": cached[key]})
+            evaluations.append({**cached[key], **identity(ev)})
     finally:
-        for slots in (gui_slots, tool_slots):
-            slots.close()
-    protocol = {
+        gui_slots.close()
+        tool_slots.close()
+    return evaluations
+
+
+def _evaluate_one(ev: Evaluation, params: Params, run: RunDir, slots: tuple[Any, Any], agents: tuple[Any, Any],
+                  test_episodes: list[Episode]) -> dict[str, Any]:
+    """One evaluation: online episodes (GUI held-out seeds and tasks, tool use) and offline states."""
+    planner, trained = build_planner(ev, params, run.root)
+    reference = ExpertPlanner(horizon=trained.planner.horizon)
+    start = time.perf_counter()
+    label = identity(ev)["label"]
+    episodes = run_jobs(planner, agents[0], slots[0], gui_jobs(params), max_steps=params.env.max_steps,
+                        variant=label, reference_planner=reference, params=trained)
+    if params.tooluse.enabled:
+        episodes += run_jobs(planner, agents[1], slots[1], tool_jobs(params), max_steps=params.tooluse.max_steps,
+                             variant=label, reference_planner=reference, params=trained)
+    EpisodeStore(run.episodes_dir / "eval").write_all(episodes)
+    states = offline_states(planner, test_episodes, trained, *agents)
+    return {**identity(ev), "horizon": trained.planner.horizon,
+            "checkpoint": ev.checkpoint or ("untrained" if ev.variant == "base" else "scripted"),
+            "episodes": [episode_record(e) for e in episodes], "states": states,
+            "eval_seconds": time.perf_counter() - start}
+
+
+def _cached(path: Path) -> dict[str, dict[str, Any]]:
+    return {r["key"]: r["evaluation"] for r in read_jsonl(path) if "evaluation" in r}
+
+
+def protocol(params: Params, run: RunDir) -> dict[str, Any]:
+    """How the table was made, in words (printed under it)."""
+    return {
         "gui tasks (held-out seeds)": ", ".join(params.env.tasks),
         "held-out tasks": ", ".join(params.env.heldout_tasks) or "none",
         "test seeds": str(params.env.test_seeds[: params.eval.episodes_per_task]),
@@ -131,50 +154,57 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
         "horizon (main)": params.planner.horizon, "max steps": params.env.max_steps,
         "model": params.model.spec, "checkpoints": str(run.root / "trainings"),
         "success": "MiniWoB++ raw reward > 0 (undecayed); tool use: answer within tolerance",
-        "offline metrics": offline_protocol(params),
+        "offline metrics": get_protocol(params.eval.protocol).describe(),
+        "frozen GUI executor": (f"{params.eval.grounder.kind} grounder"
+                                + (f", noise {params.eval.grounder.noise:g} (seed {params.eval.grounder.seed})"
+                                   if params.eval.grounder.noise else "")),
+        "forecast metrics": "only the reference's real steps count, never the done padding past an episode's end",
+        "intervals": "95%: Wilson for a success rate over independent episodes (one training seed); otherwise a "
+                     "percentile bootstrap over (task, seed) blocks (2000 resamples); contrasts: paired block "
+                     "bootstrap of the difference and, for 0/1 outcomes, McNemar's exact test",
     }
-    return write_report(rows, protocol, run.reports_dir, TABLE_METRICS)
 
 
-def stored_rows(params: Params, run_dir: str | Path) -> list[dict[str, Any]]:
-    """The result rows of every evaluation ``params`` asks for, read from the run's cache without computing or
+def stored_evaluations(params: Params, run_dir: str | Path) -> list[dict[str, Any]]:
+    """The records of every evaluation ``params`` asks for, read from the run's cache without computing or
     writing anything; ``FileNotFoundError`` says which are missing and how to compute them."""
-    cache = {r["key"]: r["row"] for r in read_jsonl(RunDir(Path(run_dir)).reports_dir / "evaluations.jsonl")}
+    cache = _cached(RunDir(Path(run_dir)).reports_dir / CACHE)
     evals = plan_evaluations(params)
     missing = [ev for ev in evals if evaluation_key(ev, params) not in cache]
     if missing:
         names = ", ".join(sorted({f"{ev.variant}-s{ev.seed}" for ev in missing}))
         raise FileNotFoundError(f"{len(missing)} of {len(evals)} evaluations of these params are not in {run_dir} "
                                 f"({names}): run `tracer1kit evaluate PARAMS --run-dir {run_dir}` (or notebook 00) first")
-    return [cache[evaluation_key(ev, params)] for ev in evals]
+    return [{**cache[evaluation_key(ev, params)], **identity(ev)} for ev in evals]
 
 
-def reuse_sft(root: Path, training: Training, trained: list[Training], target: Path) -> None:
-    """Copy the SFT model of an already trained twin (e.g. the main training for Stage-2-only) into ``target``
-    so its SFT stage is skipped rather than recomputed."""
+def reuse_stages(root: Path, training: Training, trained: list[Training], target: Path) -> None:
+    """Copy the SFT and Stage-1 models of an already trained twin that computed the same stage (e.g. the main
+    training's SFT for Stage-2-only, its Stage 1 for a Stage 2 against another executor) into ``target``, so
+    those stages are skipped rather than recomputed."""
     import shutil
 
-    mine = final_dir(RunDir.create(target), "sft")
-    twin = next((t for t in trained if same_sft(t, training)
-                 and final_dir(RunDir(training_dir(root, t)), "sft").exists()), None)
-    if twin is None or mine.exists():
-        return
-    partial = mine.with_name("final.partial")  # renamed when complete: a crash never leaves a half model
-    shutil.copytree(final_dir(RunDir(training_dir(root, twin)), "sft"), partial, dirs_exist_ok=True)
-    partial.rename(mine)
+    for stage in ("sft", "stage1"):
+        mine = final_dir(RunDir.create(target), stage)
+        twin = next((t for t in trained if same_until(t, training, stage)
+                     and final_dir(RunDir(training_dir(root, t)), stage).exists()), None)
+        if twin is None or mine.exists():
+            continue
+        partial = mine.with_name("final.partial")  # renamed when complete: a crash never leaves a half model
+        shutil.copytree(final_dir(RunDir(training_dir(root, twin)), stage), partial, dirs_exist_ok=True)
+        partial.rename(mine)
 
 
 def evaluation_key(ev: Evaluation, params: Params) -> str:
-    """Identifies an evaluation: what is evaluated and every param it depends on (not the run's name, nor the
-    lists of variants, grid points, seeds and workers that only choose which evaluations run)."""
-    return json.dumps([ev.variant, ev.grid, ev.grid_value, ev.seed, ev.checkpoint,
-                       row_params(ev, params).model_dump(mode="json", exclude=KEY_EXCLUDES)], sort_keys=True)
+    """Identifies what an evaluation computes: the planner (a scripted variant, or a training's checkpoint) and
+    every param it is evaluated with — not its row's name, so a grid point that is a variant of the table (K = 1
+    and the reactive variant, the default γ and the full TraceR1) is evaluated once and shown in both places."""
+    planner = ev.variant if ev.training is None else [list(map(list, ev.training.overrides)), ev.checkpoint]
+    return json.dumps([planner, ev.seed, row_params(ev, params).model_dump(mode="json", exclude=KEY_EXCLUDES)],
+                      sort_keys=True)
 
 
-def offline_protocol(params: Params) -> str:
-    return get_protocol(params.eval.protocol).describe()
-
-
-def _mean(values: Any) -> float:
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else 0.0
+def identity(ev: Evaluation) -> dict[str, Any]:
+    """The row an evaluation's records belong to."""
+    return {"variant": ev.variant, "grid": ev.grid, "grid_value": ev.grid_value, "seed": ev.seed,
+            "label": variant_label(ev.variant, ev.seed, ev.grid, ev.grid_value)}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..params import Params, with_overrides
-from ..training.common import STAGES
+from ..training.preflight import STAGES
 
 TRAINED_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "sft": ({}, "sft"),
@@ -23,6 +23,8 @@ TRAINED_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "tracer1": ({}, "stage2"),
     "stage2": ({"train.stage1.enabled": False}, "stage2"),
     "reactive": ({"planner.horizon": 1}, "stage2"),
+    "strict": ({"grounded.grounder.kind": "strict"}, "stage2"),   # Stage 2 against the strict executor
+    "think": ({"planner.think": "forecast"}, "stage2"),           # SFT targets reason about the coming steps first
 }
 SCRIPTED_VARIANTS = ("random", "expert", "base")  # base: the untrained model of params.model
 GRIDS = {"horizon": "planner.horizon", "gamma": "reward.gamma", "repetition": "reward.weights.repetition"}
@@ -69,8 +71,19 @@ def _training(base: Params, overrides: dict[str, Any], seed: int) -> Training:
     return Training(kept, seed)
 
 
+def check_variant_names(base: Params) -> None:
+    """``ValueError`` naming the key when ``eval.variants`` or ``eval.contrasts`` names an unknown variant."""
+    known = SCRIPTED_VARIANTS + tuple(TRAINED_VARIANTS)
+    named = [("eval.variants", v) for v in base.eval.variants] + [
+        ("eval.contrasts", v) for pair in base.eval.contrasts for v in pair]
+    for key, variant in named:
+        if variant not in known:
+            raise ValueError(f"{key}: unknown variant '{variant}' (allowed: {', '.join(known)})")
+
+
 def plan_evaluations(base: Params) -> list[Evaluation]:
     """Every evaluation the params ask for: the variants × training seeds, then each grid × seeds."""
+    check_variant_names(base)
     evals: list[Evaluation] = []
     for seed in base.eval.training_seeds:
         for variant in base.eval.variants:
@@ -78,9 +91,6 @@ def plan_evaluations(base: Params) -> list[Evaluation]:
                 if seed == base.eval.training_seeds[0]:
                     evals.append(Evaluation(variant, None, None, seed=seed))
                 continue
-            if variant not in TRAINED_VARIANTS:
-                raise ValueError(f"eval.variants: unknown variant '{variant}' "
-                                 f"(allowed: {', '.join(SCRIPTED_VARIANTS + tuple(TRAINED_VARIANTS))})")
             overrides, checkpoint = TRAINED_VARIANTS[variant]
             evals.append(Evaluation(variant, _training(base, overrides, seed), checkpoint, seed=seed))
         for grid, values in (("horizon", base.eval.horizons), ("gamma", base.eval.gammas),
@@ -108,17 +118,20 @@ def _stages_up_to(checkpoint: str | None) -> set[str]:
     return set(STAGES[: STAGES.index(checkpoint) + 1]) if checkpoint else set()
 
 
-# Params that SFT does not read: trainings differing only in these share one SFT model.
-NOT_READ_BY_SFT = ("train.stage1.", "train.stage2.", "reward.", "grounded.")
+# Params a stage (and the stages before it) does not read: trainings that differ only in these share its model.
+NOT_READ_UP_TO = {"sft": ("train.stage1.", "train.stage2.", "reward.", "grounded."),
+                  "stage1": ("train.stage2.", "grounded.")}
 
 
-def same_sft(a: Training, b: Training) -> bool:
-    """Whether two trainings' SFT stages are the same computation (same seed; overrides equal beyond the keys
-    SFT does not read)."""
-    def sft_part(t: Training) -> tuple:
-        return tuple((k, v) for k, v in t.overrides if not k.startswith(NOT_READ_BY_SFT))
+def same_until(a: Training, b: Training, stage: str) -> bool:
+    """Whether two trainings compute the same model up to ``stage`` (``sft`` or ``stage1``): same seed, overrides
+    equal beyond the keys those stages do not read."""
+    ignored = NOT_READ_UP_TO[stage]
 
-    return a.seed == b.seed and sft_part(a) == sft_part(b)
+    def part(t: Training) -> tuple:
+        return tuple((k, v) for k, v in t.overrides if not k.startswith(ignored))
+
+    return a.seed == b.seed and part(a) == part(b)
 
 
 def training_dir(root: Path, training: Training) -> Path:

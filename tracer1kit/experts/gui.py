@@ -14,6 +14,7 @@ from typing import Callable, Protocol, Sequence
 
 from ..actions import ActionType, Step
 from ..episodes import Element, Observation
+from .lookahead import LOOKAHEAD_SOLVERS
 from .page import (ExpertError, Planned, Solver, by_id, by_text, click, done_before, fill, find, find_all, has_class,
                    match, press, quoted, segment, type_into, visible, wait, waited_last, waits_in_a_row)
 
@@ -391,6 +392,7 @@ SOLVERS: dict[str, Solver] = {
     "book-flight": solve_book_flight,
     "form-sequence": solve_form_sequence,
 }
+SOLVERS.update(LOOKAHEAD_SOLVERS)
 
 
 # ---------------------------------------------------------------- experts and registry

@@ -1,5 +1,5 @@
-"""What every training stage shares: TRL configs from params, checkpoints and resume, metrics logging,
-and the checks that fail before training starts with a message saying what to change."""
+"""What every training stage shares: TRL configs from params, checkpoints and resume, metrics logging.
+The checks that fail before training starts, with a message saying what to change, live in preflight.py."""
 
 from __future__ import annotations
 
@@ -13,14 +13,10 @@ from transformers import TrainerCallback
 
 from ..params import Params, TrainStageParams
 from ..runs import RunDir, atomic_write_text, read_jsonl
+from .preflight import STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from  # noqa: F401
+from .processes import is_main_process, use_cpu
 
 log = logging.getLogger("tracer1kit.training")
-
-STAGES = ("sft", "stage1", "stage2")
-
-
-class TrainingInputError(ValueError):
-    """Bad training input, found before any training step runs."""
 
 
 def stage_dir(run: RunDir, stage: str) -> Path:
@@ -33,36 +29,16 @@ def final_dir(run: RunDir, stage: str) -> Path:
 
 
 def last_checkpoint(run: RunDir, stage: str) -> Path | None:
-    """The newest ``checkpoint-N`` folder of a stage, or None."""
+    """The newest complete ``checkpoint-N`` folder of a stage, or None. The trainer writes ``trainer_state.json``
+    last: a folder without it was cut short by a kill while saving."""
     folder = stage_dir(run, stage)
-    found = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()] if folder.exists() else []
+    found = [p for p in folder.glob("checkpoint-*")
+             if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").exists()] if folder.exists() else []
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
 def checkpoint_step(path: Path) -> int:
     return int(path.name.split("-")[-1])
-
-
-def check_group_size(stage: str, cfg: TrainStageParams) -> None:
-    batch = cfg.per_device_batch_size * cfg.gradient_accumulation_steps
-    if batch % cfg.num_generations:
-        raise TrainingInputError(
-            f"train.{stage}: per_device_batch_size × gradient_accumulation_steps = {batch} is not divisible by "
-            f"num_generations = {cfg.num_generations}; set per_device_batch_size to a multiple of {cfg.num_generations}")
-
-
-def check_init_from(stage: str, path: str | None) -> None:
-    if path is not None and not Path(path).exists():
-        raise TrainingInputError(
-            f"train.{stage}.init_from: checkpoint {path} does not exist; train the earlier stage first "
-            f"or point init_from at a saved model folder")
-
-
-def check_horizon(params: Params, longest_episode: int) -> None:
-    if params.planner.horizon > longest_episode:
-        raise TrainingInputError(
-            f"planner.horizon = {params.planner.horizon} is larger than the longest training episode "
-            f"({longest_episode} steps); lower planner.horizon or train on longer tasks")
 
 
 def truncate_metrics_after(run: RunDir, stage: str, step: int) -> int:
@@ -76,14 +52,16 @@ def truncate_metrics_after(run: RunDir, stage: str, step: int) -> int:
 
 def start_point(run: RunDir, stage: str, resume: bool) -> Path | None:
     """The checkpoint a stage resumes from (None: from scratch). Metrics lines logged after that point, by an
-    interrupted earlier attempt, are dropped because the trainer logs those steps again."""
+    interrupted earlier attempt, are dropped (by the main process) because the trainer logs those steps again."""
     resume_from = last_checkpoint(run, stage) if resume else None
-    truncate_metrics_after(run, stage, checkpoint_step(resume_from) if resume_from is not None else 0)
+    if is_main_process():
+        truncate_metrics_after(run, stage, checkpoint_step(resume_from) if resume_from is not None else 0)
     return resume_from
 
 
 class MetricsCallback(TrainerCallback):
-    """Appends every trainer log to ``RUN/metrics.jsonl`` tagged with the stage; warns when GRPO stalls.
+    """Appends every trainer log to ``RUN/metrics.jsonl`` tagged with the stage (from the main process: its logs
+    already average over all processes); warns when GRPO stalls.
 
     ``frac_reward_zero_std`` is the fraction of groups whose rewards are all equal: GRPO's advantages are
     zero there, so it learns nothing from them. A warning is logged when it stays above ``warn_at``.
@@ -95,7 +73,7 @@ class MetricsCallback(TrainerCallback):
         self.warnings: list[str] = []
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any) -> None:
-        if not logs or "train_runtime" in logs:
+        if not logs or "train_runtime" in logs or not state.is_world_process_zero:
             return
         row = {"stage": self.stage, "step": state.global_step}
         row.update({k: float(v) for k, v in logs.items()
@@ -113,35 +91,66 @@ class MetricsCallback(TrainerCallback):
 
 
 def trainer_kwargs(cfg: TrainStageParams, output_dir: Path, params: Params) -> dict[str, Any]:
-    """Arguments common to TRL's ``SFTConfig`` and ``GRPOConfig``."""
-    import torch
-
+    """Arguments common to TRL's ``SFTConfig`` and ``GRPOConfig``. Checkpoints every ``save_steps``; none when
+    ``save_steps`` > ``max_steps`` (the trainer's checkpoint at the last step, model and optimizer, would only
+    duplicate the final model: three times a large model's size on disk, never resumed from)."""
     return dict(
         output_dir=str(output_dir), max_steps=cfg.max_steps, learning_rate=cfg.learning_rate,
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm,
         per_device_train_batch_size=cfg.per_device_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        save_strategy="steps", save_steps=cfg.save_steps, logging_steps=cfg.logging_steps,
-        report_to="none", seed=params.run.seed, bf16=cfg.bf16,
-        use_cpu=params.model.device == "cpu" or not torch.cuda.is_available(),
+        save_strategy="steps" if cfg.save_steps <= cfg.max_steps else "no", save_steps=cfg.save_steps,
+        logging_steps=cfg.logging_steps, report_to="none", seed=params.run.seed, bf16=cfg.bf16, use_cpu=use_cpu(params),
         remove_unused_columns=False, dataloader_num_workers=0, save_only_model=False,
         lr_scheduler_type=cfg.lr_scheduler, warmup_steps=round(cfg.warmup_ratio * cfg.max_steps), disable_tqdm=False,
     )
 
 
+def training_dtype(params: Params) -> str:
+    """The dtype the trained weights are held in: ``model.dtype``, except float32 for full fine-tuning of a
+    bfloat16/float16 model. Adam moves a weight by about the learning rate per step, below half a bfloat16 step for
+    most weights: one SFT step of the tiny model changed 15% of its bfloat16 weights at lr 1e-5 and 2% at 1e-6
+    (99–100% in float32). ``train.*.bf16`` still computes in bfloat16 (autocast); LoRA trains float32 adapters
+    over the frozen base, which keeps ``model.dtype``."""
+    half = params.model.dtype in ("bfloat16", "float16")
+    return "float32" if half and not params.model.lora.enabled else params.model.dtype
+
+
+def restore_weights(trainer: Any, checkpoint: Path | None) -> None:
+    """Before resuming, load a full model's weights from ``checkpoint`` through ``from_pretrained``. The trainer's
+    own reload reads the file's key names as they are, and where transformers renames keys on load (Qwen2.5-VL:
+    ``visual.*`` → ``model.visual.*``) none match: it warns and goes on from the stage's initial weights
+    (transformers issue 43701). LoRA adapters, DeepSpeed and FSDP checkpoints reload correctly: left to it."""
+    from peft import PeftModel
+
+    left_to_trainer = isinstance(trainer.model, PeftModel) or trainer.is_deepspeed_enabled or trainer.is_fsdp_enabled
+    if checkpoint is None or left_to_trainer:
+        return
+    saved = type(trainer.model).from_pretrained(checkpoint, dtype=trainer.model.dtype)
+    trainer.model.load_state_dict(saved.state_dict())
+    trainer._issue_warnings_after_load = lambda *_: None  # its reload of the same file has nothing left to say
+
+
 def save_final(trainer: Any, processor: Any, target: Path) -> Path:
-    """Save the trained model (LoRA merged) and its processor where the next stage loads it from."""
-    model = trainer.model
-    if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
-    target.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(target)
-    processor.save_pretrained(target)
-    if hasattr(processor, "image_processor"):  # a standalone preprocessor_config.json, as hub checkpoints have
-        processor.image_processor.save_pretrained(target)
+    """Save the trained model (LoRA merged) and its processor where the next stage loads it from. Under several
+    processes the main process writes it, once, and every process waits until it is there."""
+    accelerator = trainer.accelerator
+    if accelerator.is_main_process:
+        model = trainer.model
+        if hasattr(model, "merge_and_unload"):
+            model = model.merge_and_unload()
+        target.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(target)
+        processor.save_pretrained(target)
+        if hasattr(processor, "image_processor"):  # a standalone preprocessor_config.json, as hub checkpoints have
+            processor.image_processor.save_pretrained(target)
+    accelerator.wait_for_everyone()
     return target
 
 
 def weights_fingerprint(model: Any) -> float:
-    """A cheap scalar summary of the weights (sum of absolute values) to check that training changed them."""
-    return float(sum(p.detach().abs().sum().item() for p in model.parameters()))
+    """A cheap scalar summary of the weights (sum of absolute values) to check that training changed them, summed in
+    float64: a bfloat16 sum rounds away the small updates of a whole step."""
+    import torch
+
+    return float(sum(p.detach().abs().sum(dtype=torch.float64).item() for p in model.parameters()))

@@ -9,8 +9,9 @@ from ..data.examples import examples_from_episodes, to_dataset
 from ..experts.data import ensure_expert_data, expert_episodes
 from ..params import Params
 from ..runs import RunDir, changed_keys
-from .common import (STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from, final_dir,
-                     log)
+from .common import STAGES, TrainingInputError, check_horizon, final_dir, log
+from .preflight import check_training_input
+from .processes import is_main_process, process_state, quiet_replicas
 
 
 def tools_text(params: Params) -> str | None:
@@ -34,7 +35,8 @@ def init_source(params: Params, run: RunDir, stage: str, stages: Sequence[str]) 
 
 
 # Keys that do not change what is trained: a run directory may be re-trained with other values of these.
-NOT_TRAINING = ("run.name", "run.notebooks", "eval.")
+NOT_TRAINING = ("run.name", "run.notebooks", "eval.", "env.val_seeds", "env.test_seeds", "env.heldout_tasks",
+                "env.workers", "env.headless", "tooluse.test_seeds")
 
 
 def check_same_training(params: Params, run: RunDir) -> None:
@@ -58,6 +60,8 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
     """Train the requested stages in order into ``run_dir``; returns one summary line per stage.
 
     A stage whose final model exists is skipped; ``resume`` continues a stage from its last checkpoint.
+    Under several processes (``accelerate launch``) the main process writes the params and the expert data
+    first, then the others read them; the trainers shard the batches.
     """
     from .grpo import load_for_training
     from .sft import train_sft
@@ -65,14 +69,14 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
     from .stage2 import train_stage2
 
     stages = [s for s in STAGES if s in stages and getattr(params.train, s).enabled]
-    for stage in stages:  # every check before any training starts
-        check_init_from(stage, getattr(params.train, stage).init_from)
-        if stage != "sft":
-            check_group_size(stage, getattr(params.train, stage))
+    check_training_input(params, stages)  # every check the params decide, before any data or training
     run = RunDir.create(run_dir)
     check_same_training(params, run)
-    run.save_params(params)
-    root = ensure_expert_data(params, run, episodes_root)
+    quiet_replicas()
+    with process_state(params).main_process_first():
+        if is_main_process():
+            run.save_params(params)
+        root = ensure_expert_data(params, run, episodes_root)
     episodes = expert_episodes(params, root, "train")
     if not episodes or not any(e.success for e in episodes):
         raise TrainingInputError(f"no successful expert episodes in {root} for split 'train': "

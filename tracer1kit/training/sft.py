@@ -8,8 +8,8 @@ from typing import Any
 
 from ..params import Params
 from ..runs import RunDir
-from .common import (MetricsCallback, final_dir, save_final, stage_dir, start_point, trainer_kwargs,
-                     weights_fingerprint)
+from .common import (MetricsCallback, final_dir, restore_weights, save_final, stage_dir, start_point,
+                     trainer_kwargs, weights_fingerprint)
 from .grpo import StageResult, load_for_training, peft_config
 
 
@@ -24,6 +24,7 @@ def train_sft(params: Params, run: RunDir, dataset: Any, init_from: str | Path, 
                        max_length=None, packing=False)
     trainer = SFTTrainer(model=policy.model, args=config, train_dataset=dataset, processing_class=policy.processor,
                          peft_config=peft_config(params), callbacks=[MetricsCallback(run, "sft")])
+    restore_weights(trainer, resume_from)
     before = weights_fingerprint(trainer.model)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)

@@ -30,12 +30,15 @@ TERMS = ("executable", "matched", "advanced")
 class GroundedJudge:
     """Runs a completion's first step through the frozen tool agent and returns the execution feedback
     (:func:`~tracer1kit.agents.feedback.step_feedback`); in live mode the step is also executed on the
-    restored state (reset by seed, the reference prefix replayed) so ``advanced`` is known."""
+    restored state (reset by seed, the reference prefix replayed by ``replay_agent``, a noise-free twin of the GUI
+    agent, so the state is the recorded one) so ``advanced`` is known."""
 
     def __init__(self, params: Params, gui_agent: ToolAgent, tool_agent: ToolAgent | None = None,
-                 env_factory: Callable[[str], Environment] | None = None) -> None:
+                 env_factory: Callable[[str], Environment] | None = None,
+                 replay_agent: ToolAgent | None = None) -> None:
         self.params = params
         self.agents = {"gui": gui_agent, "tool": tool_agent}
+        self.replay = replay_agent or gui_agent
         self.env_factory = env_factory
         self.envs: dict[str, Environment] = {}
         self.feedback = lru_cache(maxsize=4096)(self._feedback)
@@ -60,8 +63,9 @@ class GroundedJudge:
         if env is None:
             env = self.envs[task] = self.env_factory(task)
         obs = env.reset(seed)
+        replay = agent if is_tool_task(task) else self.replay
         for raw in json.loads(prefix):
-            grounding = ground_step(Step.from_dict(raw), obs, agent)
+            grounding = ground_step(Step.from_dict(raw), obs, replay)
             if grounding is None:
                 continue
             if not grounding.executable or grounding.action is None:
@@ -100,15 +104,18 @@ def stage2_reward_funcs(judge: GroundedJudge) -> tuple[list[Callable], list[floa
 
 
 def default_judge(params: Params) -> GroundedJudge:
-    """The frozen tool agents of the kit: the DOM grounder for GUI steps, the real-tool executor for tool use;
-    live mode executes on environments from :func:`~tracer1kit.envs.factory.make_env` (no screenshots)."""
-    from ..agents.grounding import DomGrounder
+    """The frozen tool agents of the kit: the GUI grounder of ``grounded.grounder`` for GUI steps, the real-tool
+    executor for tool use; live mode executes on environments from :func:`~tracer1kit.envs.factory.make_env`
+    (no screenshots)."""
+    from ..agents.grounding import make_grounder
     from ..agents.tools import ToolExecutor
     from ..envs.factory import make_env
 
     tool_agent = ToolExecutor() if params.tooluse.enabled else None
     live = (lambda task: make_env(task, params, screenshots=False)) if params.grounded.mode == "live" else None
-    return GroundedJudge(params, DomGrounder(), tool_agent, live)
+    grounder = params.grounded.grounder
+    return GroundedJudge(params, make_grounder(grounder), tool_agent, live,
+                         make_grounder(grounder.model_copy(update={"noise": 0.0})))
 
 
 def train_stage2(params: Params, run: RunDir, dataset: Any, init_from: str | Path, *,

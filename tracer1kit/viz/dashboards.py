@@ -2,7 +2,10 @@
 
 GRPO rows carry ``reward``/``reward_std``, per-term ``rewards/<term>/mean`` and ``/std``, ``kl``,
 ``completions/mean_length``, ``frac_reward_zero_std`` (the fraction of groups whose rewards are all
-equal, so they teach nothing) and ``parse_failure_rate``; SFT rows carry ``loss``.
+equal, so they teach nothing) and ``parse_failure_rate``; SFT rows carry ``loss``. With the group-signal
+options (``train.<stage>.dynamic_sampling`` / ``prepass``) they also carry ``groups/equal_frac_trained`` (the
+all-equal share of the groups trained on), ``groups/dropped``, ``groups/resampled``, ``groups/extra_groups``, and
+one ``prepass/*`` row per stage (states scored, hard, kept).
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ TERM_KEY = re.compile(r"^rewards/(.+)/mean$")
 # (title, key) of every single-series panel after the reward terms.
 PANELS = (("equal-reward-group fraction", "frac_reward_zero_std"), ("parse-failure rate", "parse_failure_rate"),
           ("KL", "kl"), ("completion length", "completions/mean_length"), ("loss", "loss"))
+# Group-signal counts per step (dynamic sampling) and the pre-pass's state counts (one row per stage).
+GROUP_COUNTS = (("dropped", "groups/dropped"), ("resampled", "groups/resampled"), ("extra", "groups/extra_groups"))
+PREPASS_COUNTS = (("scored", "prepass/states"), ("hard", "prepass/hard"), ("kept", "prepass/kept"))
+TRAINED_EQUAL = "groups/equal_frac_trained"
 
 
 def _number(value: Any) -> float | None:
@@ -93,12 +100,42 @@ def reward_terms_figure(rows: Sequence[Row], stage: str | None = None) -> go.Fig
     return fig
 
 
+def _group_signal_traces(by_stage: dict[str, list[Row]]) -> tuple[list[go.Scatter], list[go.Scatter], list[go.Bar]]:
+    """The equal share of groups trained on (dotted, per stage), the dropped/resampled/extra group counts per
+    step, and the pre-pass's scored/hard/kept state counts per stage (bars)."""
+    trained, counts, prepass = [], [], []
+    for index, (name, stage_rows) in enumerate(by_stage.items()):
+        xs, ys, _ = _series(stage_rows, TRAINED_EQUAL)
+        if xs:
+            trained.append(go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"{name}: trained on",
+                                      legendgroup=name, line=dict(color=color_for(index), dash="dot")))
+        for offset, (label, key) in enumerate(GROUP_COUNTS):
+            xs, ys, _ = _series(stage_rows, key)
+            if xs:
+                counts.append(go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"{name}: groups {label}",
+                                         legendgroup=name, line=dict(color=color_for(index + offset))))
+    found = {name: next((r for r in stage_rows if "prepass/kept" in r), None) for name, stage_rows in by_stage.items()}
+    stages = [(name, row) for name, row in found.items() if row is not None]
+    for index, (label, key) in enumerate(PREPASS_COUNTS):
+        if stages:
+            prepass.append(go.Bar(x=[name for name, _ in stages], y=[_number(row.get(key)) for _, row in stages],
+                                  name=f"prepass: {label}", marker_color=color_for(index)))
+    return trained, counts, prepass
+
+
 def training_dashboard(rows: Sequence[Row], stage: str | None = None, equal_group_warn: float = 0.8) -> go.Figure:
-    """Reward terms, equal-reward-group fraction (dashed warning line at ``equal_group_warn``), parse-failure
-    rate, KL, completion length and loss, one trace per stage, in a 3×2 grid."""
+    """Reward terms, equal-reward-group fraction (dashed warning line at ``equal_group_warn``; dotted: the share
+    trained on, with dynamic sampling), parse-failure rate, KL, completion length and loss, one trace per stage,
+    in a 3×2 grid; a fourth row when the group-signal options logged counts (groups dropped/resampled per step,
+    pre-pass states scored/hard/kept per stage)."""
     by_stage = _stages(rows, stage)
+    trained, counts, prepass = _group_signal_traces(by_stage)
+    extra_row = bool(counts or prepass)
     titles = ("reward terms (mean ± std)",) + tuple(title for title, _ in PANELS)
-    fig = make_subplots(rows=3, cols=2, subplot_titles=titles, vertical_spacing=0.1)
+    if extra_row:
+        titles += ("groups dropped / resampled per step", "pre-pass: training states")
+    fig = make_subplots(rows=4 if extra_row else 3, cols=2, subplot_titles=titles,
+                        vertical_spacing=0.08 if extra_row else 0.1)
     for trace in _reward_traces(by_stage):
         fig.add_trace(trace, row=1, col=1)
     shown: set[str] = set()  # stages already in the legend
@@ -111,11 +148,20 @@ def training_dashboard(rows: Sequence[Row], stage: str | None = None, equal_grou
                                          legendgroup=name, line_color=color_for(index),
                                          showlegend=name not in shown), row=row + 1, col=col + 1)
                 shown.add(name)
+    for trace in trained:
+        fig.add_trace(trace, row=1, col=2)
+    for trace in counts:
+        fig.add_trace(trace, row=4, col=1)
+    for trace in prepass:
+        fig.add_trace(trace, row=4, col=2)
     fig.add_hline(y=equal_group_warn, line_dash="dash", line_color="#d62728", row=1, col=2,
                   annotation_text=f"warn {equal_group_warn:g}", annotation_position="top left")
     title = f"training dashboard ({stage})" if stage else "training dashboard"
-    fig.update_layout(**{**LAYOUT, "margin": dict(l=40, r=20, t=80, b=40)}, title=title, height=900)
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=40, r=20, t=80, b=40)}, title=title,
+                      height=1150 if extra_row else 900)
     fig.update_xaxes(title_text="step")
+    if extra_row:
+        fig.update_xaxes(title_text="stage", row=4, col=2)
     return fig
 
 

@@ -1,9 +1,11 @@
-"""Shared plotly figure builders: variant bars, K-curves, annotated screenshots, reward breakdowns."""
+"""Shared plotly figure builders: variant bars, K-curves, annotated screenshots, reward breakdowns, and how a
+figure reaches a notebook page (a mime-bundle output, or HTML sharing one copy of plotly.js)."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 from typing import Any, Iterable, Sequence
 
 import plotly.graph_objects as go
@@ -15,11 +17,21 @@ from ..episodes import Box, Point
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
 LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=20, t=60, b=40))
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+SCREENSHOT_SCALE = 2.25            # small pages (MiniWoB++'s 160×210) are drawn at this scale
+MAX_SCREENSHOT = (560, 640)        # larger pages are scaled down to fit these pixels
+SCREENSHOT_MARGIN = 2
+CLICK_OFFSET = 5                   # page pixels between an element's box and the click marker outside it
+TERM_COLOR, TOTAL_COLOR = "#a9b4c2", "#34495e"   # reward terms: one neutral colour; totals stand out
+REWARD_WIDTH, REWARD_BAR_PX, REWARD_GAP_PX, REWARD_TOP_PX, REWARD_BOTTOM_PX = 440, 20, 30, 50, 24
+#: A light look for the inspector's figures, ~40× cheaper to apply than ``plotly_white`` (re-drawn every step).
+LIGHT = go.layout.Template(layout=dict(plot_bgcolor="white", paper_bgcolor="white", font=dict(color="#2a3f5f")))
 
 
 def use_notebook_renderer() -> None:
-    """Make displayed figures carry HTML too (plotly.js embedded once, on this call), so the HTML export of an
-    executed notebook shows them; JupyterLab still renders them interactively."""
+    """Make displayed figures carry HTML too, so the HTML export of an executed notebook shows them; JupyterLab
+    still renders them interactively. plotly.js goes on the page once per kernel, with the first figure shown
+    (or :func:`page_has_plotlyjs`), and every figure's HTML shares that copy."""
     pio.renderers.default = "plotly_mimetype+notebook"
 
 
@@ -89,55 +101,148 @@ def image_uri(image: Image.Image) -> str:
 
 
 def add_screenshot(fig: go.Figure, image: Image.Image | None, size: tuple[int, int], box: Box | None = None,
-                   point: Point | None = None, color: str = "#d62728", row: int | None = None,
-                   col: int | None = None) -> go.Figure:
-    """Draw the screenshot stretched over page coordinates ``size`` (width, height) into ``fig`` (or its
-    subplot ``row``, ``col``), with the executed element's box and the click point on it."""
+                   point: Point | None = None, color: str = "#d62728") -> go.Figure:
+    """Draw the screenshot stretched over page coordinates ``size`` (width, height) into ``fig``, with the
+    executed element's box and the click (:func:`click_marker`: never over the element's label)."""
     width, height = size
-    where: dict[str, Any] = dict(row=row, col=col) if row is not None else {}
     if image is not None:
         fig.add_layout_image(source=image_uri(image), x=0, y=0, sizex=width, sizey=height, sizing="stretch",
-                             layer="below", **({"xref": "x", "yref": "y"} if row is None else where))
+                             layer="below", xref="x", yref="y")
     else:
-        fig.add_annotation(x=width / 2, y=height / 2, text="no screenshot", showarrow=False, **where)
+        fig.add_annotation(x=width / 2, y=height / 2, text="no screenshot", showarrow=False)
     if box is not None:
         left, top, w, h = box
-        fig.add_shape(type="rect", x0=left, y0=top, x1=left + w, y1=top + h, line=dict(color=color, width=3),
-                      **where)
+        fig.add_shape(type="rect", x0=left, y0=top, x1=left + w, y1=top + h, line=dict(color=color, width=2))
     if point is not None:
-        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="click", showlegend=False,
-                                 marker=dict(symbol="x", size=14, color=color, line=dict(width=2))), **where)
-    x_anchor = fig.get_subplot(row, col).yaxis.anchor if row is not None else "x"
-    fig.update_xaxes(range=[0, width], visible=False, constrain="domain", **where)
-    fig.update_yaxes(range=[height, 0], visible=False, scaleanchor=x_anchor, **where)
+        x, y, symbol = click_marker(point, box, height)
+        fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers", name="click", showlegend=False,
+                                 customdata=[list(point)], hovertemplate="click (%{customdata[0]:.0f}, "
+                                 "%{customdata[1]:.0f})<extra></extra>",
+                                 marker=dict(symbol=symbol, size=13, color=color, line=dict(width=2))))
+    fig.update_xaxes(range=[0, width], visible=False, constrain="domain", fixedrange=True)
+    fig.update_yaxes(range=[height, 0], visible=False, scaleanchor="x", constrain="domain", fixedrange=True)
     return fig
+
+
+def click_marker(point: Point, box: Box | None, height: float) -> tuple[float, float, str]:
+    """Where and how to mark a click so the element's label stays readable: a triangle just outside the element's
+    box pointing at the click's x (below the box, else above it); a hollow ring on the point where no box is known
+    or the box leaves no room on the page."""
+    if box is not None:
+        _, top, _, h = box
+        if top + h + 2 * CLICK_OFFSET <= height:
+            return point[0], top + h + CLICK_OFFSET, "triangle-up"
+        if top >= 2 * CLICK_OFFSET:
+            return point[0], top - CLICK_OFFSET, "triangle-down"
+    return point[0], point[1], "circle-open"
 
 
 def screenshot_figure(image: Image.Image | None, size: tuple[int, int], box: Box | None = None,
-                      point: Point | None = None, color: str = "#d62728", title: str = "") -> go.Figure:
-    """A figure of one annotated screenshot (see :func:`add_screenshot`)."""
-    fig = add_screenshot(go.Figure(), image, size, box, point, color)
+                      point: Point | None = None, color: str = "#d62728") -> go.Figure:
+    """A figure of one annotated screenshot (see :func:`add_screenshot`), exactly the size of the drawn page."""
     width, height = display_size(size)
-    fig.update_layout(**LAYOUT, title=title, showlegend=False, width=width, height=height)
-    return fig
+    margin = dict(l=SCREENSHOT_MARGIN, r=SCREENSHOT_MARGIN, t=SCREENSHOT_MARGIN, b=SCREENSHOT_MARGIN, pad=0)
+    fig = go.Figure(layout=dict(template=LIGHT, showlegend=False, width=width, height=height, margin=margin))
+    return add_screenshot(fig, image, size, box, point, color)
+
+
+def display_scale(size: tuple[int, int]) -> float:
+    """How much a page of ``size`` is enlarged: ``SCREENSHOT_SCALE`` (2.25×), less for pages that would exceed
+    ``MAX_SCREENSHOT`` pixels."""
+    width, height = size
+    return min(SCREENSHOT_SCALE, MAX_SCREENSHOT[0] / width, MAX_SCREENSHOT[1] / height)
 
 
 def display_size(size: tuple[int, int]) -> tuple[int, int]:
-    """Pixels to show a page of ``size`` in: about 2× small pages, capped for large ones, plus margins."""
-    width, height = size
-    return max(240, min(2 * width, 520)) + 40, max(240, min(2 * height, 560)) + 60
+    """The figure size (pixels) that holds a page of ``size`` at :func:`display_scale`, no blank band."""
+    scale = display_scale(size)
+    return (round(size[0] * scale) + 2 * SCREENSHOT_MARGIN, round(size[1] * scale) + 2 * SCREENSHOT_MARGIN)
 
 
-def reward_trace(rewards: dict[str, float]) -> go.Bar:
-    """A bar per reward term (term → value), value labels on the bars."""
-    terms = list(rewards)
-    values = [float(rewards[t]) for t in terms]
-    return go.Bar(x=terms, y=values, text=[f"{v:.3f}" for v in values], textposition="auto", showlegend=False,
-                  marker_color=[color_for(i) for i in range(len(terms))])
+def reward_groups(rewards: dict[str, float]) -> dict[str, list[tuple[str, float]]]:
+    """Reward terms by stage: ``stage1/alignment`` → ``{"stage1": [("alignment", …)]}``; unprefixed terms under
+    ``"reward"``; each stage's ``total`` last."""
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for key, value in rewards.items():
+        stage, _, term = key.rpartition("/")
+        groups.setdefault(stage or "reward", []).append((term, float(value)))
+    return {stage: sorted(terms, key=lambda t: t[0] == "total") for stage, terms in groups.items()}
 
 
 def reward_bar(rewards: dict[str, float], title: str = "reward breakdown") -> go.Figure:
-    """The reward breakdown of one step as a bar chart."""
-    fig = go.Figure(reward_trace(rewards))
-    fig.update_layout(**LAYOUT, title=title, height=320, width=460, yaxis_title="value")
-    return fig
+    """A step's rewards as horizontal bars on a fixed 0–1 axis, one panel per stage (:func:`reward_groups`): terms
+    in one neutral colour, each ``total`` highlighted, every value written beside its bar (zeros too)."""
+    groups = reward_groups(rewards)
+    layout: dict[str, Any] = dict(template=LIGHT, title=dict(text=title, font=dict(size=13), x=0.02),
+                                  width=REWARD_WIDTH, showlegend=False, bargap=0.25,
+                                  margin=dict(l=90, r=44, t=REWARD_TOP_PX, b=REWARD_BOTTOM_PX))
+    if not groups:
+        layout.update(height=110, xaxis=dict(visible=False), yaxis=dict(visible=False), annotations=[dict(
+            text="no rewards recorded", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)])
+        return go.Figure(layout=layout)
+    values = [value for terms in groups.values() for _, value in terms]
+    span = [min(0.0, *values), max(1.0, *values)]
+    plot = REWARD_BAR_PX * len(values) + REWARD_GAP_PX * (len(groups) - 1)
+    layout.update(height=plot + REWARD_TOP_PX + REWARD_BOTTOM_PX, annotations=[])
+    traces, top = [], 1.0
+    for k, (stage, terms) in enumerate(groups.items(), start=1):
+        axis = "" if k == 1 else str(k)
+        bottom = top - REWARD_BAR_PX * len(terms) / plot
+        layout[f"yaxis{axis}"] = dict(domain=[max(0.0, bottom), top], anchor=f"x{axis}", autorange="reversed",
+                                      fixedrange=True)
+        layout[f"xaxis{axis}"] = dict(domain=[0, 1], anchor=f"y{axis}", range=span, dtick=0.25, fixedrange=True,
+                                      showticklabels=k == len(groups), gridcolor="#e5e8ec", zeroline=False)
+        layout["annotations"].append(dict(text=stage, x=0, y=top, xref="paper", yref="paper", xanchor="left",
+                                          yanchor="bottom", showarrow=False, font=dict(size=12)))
+        names, heights = [t for t, _ in terms], [v for _, v in terms]
+        traces.append(go.Bar(x=heights, y=names, orientation="h", xaxis=f"x{axis}", yaxis=f"y{axis}",
+                             cliponaxis=False, text=[f"{v:.2f}" for v in heights], textposition="outside",
+                             marker_color=[TOTAL_COLOR if n == "total" else TERM_COLOR for n in names],
+                             hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+        top = bottom - REWARD_GAP_PX / plot
+    return go.Figure(data=traces, layout=layout)
+
+
+def figure_output(fig: go.Figure, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A figure as one notebook ``display_data`` output in plotly's mime type, for an ``ipywidgets.Output``:
+    JupyterLab's plotly extension draws it, and no plotly.js is stored with it."""
+    data = json.loads(fig.to_json())
+    if config:
+        data["config"] = config
+    return {"output_type": "display_data", "metadata": {},
+            "data": {PLOTLY_MIME: data, "text/plain": f"<plotly figure: {fig.layout.title.text or 'untitled'}>"}}
+
+
+def figure_html(fig: go.Figure, include_plotlyjs: bool, config: dict[str, Any] | None = None) -> str:
+    """A figure as an HTML fragment, with plotly.js inlined or (``False``) expected on the page."""
+    return fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs, config=config)
+
+
+def in_kernel() -> bool:
+    """Whether this code runs in a Jupyter kernel (a notebook page shows what it displays)."""
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def page_has_plotlyjs() -> bool:
+    """Whether figure HTML may leave plotly.js out because the page holds it once: true in a kernel under
+    :func:`use_notebook_renderer`, whose notebook renderer displays its single copy now if no figure has yet
+    (plotly activates it lazily, on the first figure shown); false elsewhere, where HTML must inline it."""
+    if not in_kernel() or "notebook" not in pio.renderers.default.split("+"):
+        return False
+    pio.renderers._activate_pending_renderers()  # plotly's own once-per-kernel activation; no public hook
+    return True
+
+
+def plotlyjs_once(html: str) -> str:
+    """An HTML page with its first inlined copy of plotly.js kept and any later copy dropped (each ~5 MB: a
+    figure or HTML output that inlined its own); the page's later figures use the first."""
+    from plotly.offline import get_plotlyjs
+
+    js = get_plotlyjs()
+    first = html.find(js)
+    if first < 0:
+        return html
+    cut = first + len(js)
+    return html[:cut] + html[cut:].replace(js, "")

@@ -1,40 +1,69 @@
 """The trajectory inspector: recorded episodes step by step, in JupyterLab or as static HTML.
 
-Per step it shows the screenshot with the executed action drawn on it, the predicted K-step plan beside
-the reference trajectory (each row coloured by its agreement with the reference step at that position),
-what the tool agent executed, and the reward breakdown. ``compare=("reactive", "tracer1")`` shows two
-variants of the same task and seed side by side. :class:`StepView` is the pure, headless state of one
-panel; :class:`Inspector` wires it to ipywidgets and one plotly ``FigureWidget`` holding every panel's
-screenshot and reward chart (each ``FigureWidget`` stores ~5 MB of plotly.js in an executed notebook).
+Per step a panel shows the screenshot with the executed action drawn on it (a box around the element, a marker
+just outside it pointing at the click) beside the predicted K-step plan against the reference trajectory, agreement per field (action,
+target, value, done: ✓/✗, the reward's similarity kept beside them) with rows coloured by category, what the tool
+agent executed or why nothing ran, and the step's rewards grouped by stage. ``compare=("reactive-s0",
+"tracer1-s0")`` stacks two variants of the same task and seed (:func:`default_compare` builds that pair from the
+params) and says when they wrote the same plans. Filters by task, variant, training seed and outcome narrow the
+picker; steps are numbered from 1, as in the header's "step i/n".
+
+:class:`StepView` is the pure, headless state of one panel; :class:`Inspector` wires it to ipywidgets. Figures
+reach the page as plotly mime-bundle outputs of ``ipywidgets.Output`` (a plotly ``FigureWidget`` would store its
+own ~5 MB copy of plotly.js in the notebook and in every export of it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
 from PIL import Image
-from plotly.subplots import make_subplots
 
 from ..actions import Step
-from ..episodes import Box, Episode, Point, StepRecord
-from ..params import RewardParams
+from ..episodes import Box, Episode, Point, StepRecord, split_variant_label, variant_label
+from ..params import EvalParams, RewardParams
 from ..rewards import step_similarity
-from .figures import LAYOUT, add_screenshot, display_size, reward_bar, reward_trace, screenshot_figure
+from ..text import text_match
+from .figures import (display_size, figure_html, figure_output, page_has_plotlyjs, reward_bar,
+                      screenshot_figure)
 
-MISSING_COLOR = "#eeeeee"
 STATUS_COLORS = {"matched": "#2ca02c", "mismatched": "#ff7f0e", "not executable": "#d62728",
                  "executed": "#1f77b4", "none": "#7f7f7f"}
+#: Plan-row backgrounds by how the predicted step agrees with the reference step at its position.
+CATEGORY_COLORS = {"exact": "#d8f0d2", "partial": "#fde7c4", "wrong action": "#f7cfcf", "missing": "#e3e3e3",
+                   "no reference": "#f6f6f6"}
+CATEGORY_NOTES = {"exact": "exact", "partial": "right action, wrong target, value or done",
+                  "wrong action": "wrong action", "missing": "no prediction", "no reference": "beyond the reference"}
+FIGURE_CONFIG = {"displayModeBar": False}
+CELL = "style='text-align:left;padding:3px 6px'"  # inline: notebook CSS right-aligns table cells
+TEXT = "style='line-height:1.4'"  # ipywidgets' HTML widget would space lines as tall as a button
+AGREEMENT_CELL = "style='text-align:left;padding:3px 6px;white-space:nowrap'"
 
 
-def agreement_color(similarity: float | None) -> str:
-    """Row background for an agreement in [0, 1]: red (0) → yellow → green (1); grey when undefined."""
-    if similarity is None:
-        return MISSING_COLOR
-    return f"hsl({round(120 * max(0.0, min(1.0, similarity)))}, 70%, 82%)"
+def default_compare(eval_params: EvalParams) -> tuple[str, str]:
+    """The pair compare mode opens with: reactive and the run's main variant ``tracer1``, both at the first
+    training seed, labelled as ``evaluation.run`` stores them (``reactive-s0``, ``tracer1-s0``)."""
+    missing = [v for v in ("reactive", "tracer1") if v not in eval_params.variants]
+    if missing:
+        raise ValueError(f"eval.variants {eval_params.variants} lacks {missing}: add them to compare the main variant "
+                         "with reactive, or pass compare=(left, right) with two stored variant labels")
+    if not eval_params.training_seeds:
+        raise ValueError("eval.training_seeds is empty: list at least one training seed (e.g. [0])")
+    seed = eval_params.training_seeds[0]
+    return variant_label("reactive", seed), variant_label("tracer1", seed)
+
+
+def same_plans(a: Episode, b: Episode) -> bool:
+    """Whether two episodes wrote the same plans at every step (the steps; the raw text where a plan did not
+    parse; the reasoning is ignored)."""
+    def written(record: StepRecord) -> Any:
+        return record.plan.steps if record.plan is not None else record.raw_text
+
+    return len(a.steps) == len(b.steps) and all(written(x) == written(y) for x, y in zip(a.steps, b.steps))
 
 
 def step_text(step: Step | None) -> str:
@@ -48,14 +77,62 @@ def step_text(step: Step | None) -> str:
 
 
 @dataclass(frozen=True)
+class Agreement:
+    """A predicted step against its reference, field by field (``None``: the field is empty on both sides), and
+    the Stage-1 reward's similarity of the two."""
+
+    action: bool
+    target: bool | None
+    value: bool | None
+    done: bool
+    similarity: float
+
+    @property
+    def category(self) -> str:
+        """``exact``, ``partial`` (right action, another field wrong) or ``wrong action``."""
+        if not self.action:
+            return "wrong action"
+        return "partial" if False in (self.target, self.value, self.done) else "exact"
+
+
+def _texts_agree(pairs: Sequence[tuple[str, str]]) -> bool | None:
+    """Whether every (predicted, reference) text pair matches fully under :func:`text_match`; None if no pair."""
+    return all(text_match(p, r) == 1.0 for p, r in pairs) if pairs else None
+
+
+def agreement(pred: Step, ref: Step, current: bool, params: RewardParams) -> Agreement:
+    """Per-field agreement of ``pred`` with ``ref`` (the text fields by the kit's :func:`text_match`, a field
+    agreeing when it scores 1) and their :func:`step_similarity`; ``current``: position 1 of the plan."""
+    target = [(pred.target, ref.target)] if pred.target or ref.target else []
+    value = [(pred.value, ref.value)] if pred.value or ref.value else []
+    args = pred.args_dict
+    value += [(args.get(key, ""), text) for key, text in ref.args]
+    return Agreement(pred.action is ref.action, _texts_agree(target), _texts_agree(value), pred.done == ref.done,
+                     step_similarity(pred, ref, current, params))
+
+
+@dataclass(frozen=True)
 class PlanRow:
-    """One position of the forecast: predicted and reference step and their agreement (None: no reference)."""
+    """One position of the forecast: predicted and reference step, their agreement (None when one is missing),
+    its category and whether this step was executed."""
 
     position: int
     predicted: str
     reference: str
-    similarity: float | None
-    color: str
+    agreement: Agreement | None
+    category: str
+    executed: bool = False
+
+    @property
+    def similarity(self) -> float | None:
+        """The reward's similarity; 0 for a missing prediction, None beyond the reference."""
+        if self.agreement is not None:
+            return self.agreement.similarity
+        return 0.0 if self.category == "missing" else None
+
+    @property
+    def color(self) -> str:
+        return CATEGORY_COLORS[self.category]
 
 
 @dataclass(frozen=True)
@@ -72,19 +149,21 @@ class Highlight:
 
 
 def plan_rows(record: StepRecord, params: RewardParams) -> tuple[PlanRow, ...]:
-    """Predicted vs reference steps by position; a missing prediction against a reference scores 0."""
+    """Predicted vs reference steps by position; position 1 is marked executed when the tool agent ran it."""
     pred = record.plan.steps if record.plan is not None else ()
     ref = record.reference.steps if record.reference is not None else ()
+    ran = record.feedback is not None and record.feedback.executable
     rows = []
     for i in range(max(len(pred), len(ref))):
         p = pred[i] if i < len(pred) else None
         r = ref[i] if i < len(ref) else None
-        sim = None if r is None else 0.0 if p is None else step_similarity(p, r, i == 0, params)
-        rows.append(PlanRow(i + 1, step_text(p), step_text(r), sim, agreement_color(sim)))
+        agrees = agreement(p, r, i == 0, params) if p is not None and r is not None else None
+        category = agrees.category if agrees is not None else "missing" if r is not None else "no reference"
+        rows.append(PlanRow(i + 1, step_text(p), step_text(r), agrees, category, ran and i == 0 and p is not None))
     return tuple(rows)
 
 
-NO_HIGHLIGHT = Highlight(None, None, "", "", "", "none", STATUS_COLORS["none"])
+NO_HIGHLIGHT = Highlight(None, None, "", "", "no feedback recorded", "none", STATUS_COLORS["none"])
 
 
 def highlight(record: StepRecord) -> Highlight:
@@ -99,18 +178,42 @@ def highlight(record: StepRecord) -> Highlight:
                      status, STATUS_COLORS[status])
 
 
+def _mark(ok: bool | None) -> str:
+    return "–" if ok is None else "✓" if ok else "✗"
+
+
+def agreement_html(row: PlanRow) -> str:
+    """The agreement cell: ``action ✓ target ✗ value ✗ done ✓ · 0.72`` (or why there is none)."""
+    a = row.agreement
+    if a is None:
+        return "missing · 0.00" if row.category == "missing" else "no reference"
+    fields = " ".join(f"{name} {_mark(ok)}" for name, ok in
+                      (("action", a.action), ("target", a.target), ("value", a.value), ("done", a.done)))
+    return f"{fields} · {a.similarity:.2f}"
+
+
+LEGEND_HTML = ("<div style='font-size:12px;margin:4px 0'>" + " ".join(
+    f"<span style='background:{color};padding:1px 6px;margin:0 4px 2px 0;display:inline-block;white-space:nowrap'>"
+    f"{escape(CATEGORY_NOTES[name])}</span>"
+    for name, color in CATEGORY_COLORS.items()) + "</div>")
+
+
 @dataclass(frozen=True)
 class StepView:
-    """The headless state of one panel: an episode at a step (clamped to the episode's length)."""
+    """The headless state of one panel: an episode at step ``step`` (1-based, clamped to the episode's length)."""
 
     episode: Episode
     step: int
     params: RewardParams
 
     @property
+    def shown(self) -> int:
+        """The step number drawn (the last one once the episode has ended); 0 for an episode with no steps."""
+        return min(self.step, len(self.episode.steps))
+
+    @property
     def record(self) -> StepRecord | None:
-        steps = self.episode.steps
-        return steps[min(self.step, len(steps) - 1)] if steps else None
+        return self.episode.steps[self.shown - 1] if self.shown else None
 
     @property
     def plan_rows(self) -> tuple[PlanRow, ...]:
@@ -127,35 +230,26 @@ class StepView:
     @property
     def reward_title(self) -> str:
         record = self.record
-        return f"rewards (env {record.env_reward:g})" if record is not None else "no rewards"
+        return f"rewards (env reward {record.env_reward:g})" if record is not None else "no rewards"
 
     @property
     def size(self) -> tuple[int, int]:
         return self.record.observation.size if self.record is not None else (160, 210)
 
-    def _image(self) -> Image.Image | None:
-        return self.record.observation.image() if self.record is not None else None
-
-    def add_screenshot(self, fig: go.Figure, row: int, col: int) -> go.Figure:
-        """Draw this step's screenshot and executed action into subplot ``row``, ``col`` of ``fig``."""
-        mark = self.highlight
-        return add_screenshot(fig, self._image(), self.size, mark.box, mark.point, mark.color, row, col)
-
     def screenshot_figure(self) -> go.Figure:
         mark = self.highlight
-        title = f"step {self.record.observation.step_index + 1}" if self.record is not None else "no steps recorded"
-        return screenshot_figure(self._image(), self.size, mark.box, mark.point, mark.color, title)
+        image: Image.Image | None = self.record.observation.image() if self.record is not None else None
+        return screenshot_figure(image, self.size, mark.box, mark.point, mark.color)
 
     def reward_figure(self) -> go.Figure:
         return reward_bar(self.rewards, title=self.reward_title)
 
     def header_html(self) -> str:
         ep, n = self.episode, len(self.episode.steps)
-        shown = min(self.step, n - 1) + 1 if n else 0
-        ended = f" (episode ended after {n} steps)" if self.step >= n > 0 else ""
+        ended = f" (the episode ended after {n}; step {self.step} shows its last)" if self.step > n > 0 else ""
         outcome = "✓ success" if ep.success else "✗ failure"
-        return (f"<div><b>{escape(ep.variant)}</b> · {escape(ep.task)} · seed {ep.seed} · K={ep.horizon} · "
-                f"step {shown}/{n}{ended} · {outcome} · reward {ep.reward:g}<br>"
+        return (f"<div {TEXT}><b>{escape(ep.variant)}</b> · {escape(ep.task)} · seed {ep.seed} · K={ep.horizon} · "
+                f"<b>step {self.shown}/{n}</b>{ended} · {outcome} · reward {ep.reward:g}<br>"
                 f"<i>{escape(ep.instruction)}</i></div>")
 
     def plan_html(self) -> str:
@@ -169,33 +263,73 @@ class StepView:
         elif record.plan.think:
             parts.append(f"<details><summary>reasoning</summary><pre style='white-space:pre-wrap'>"
                          f"{escape(record.plan.think)}</pre></details>")
-        body = "".join(
-            f"<tr style='background:{row.color}'><td>{row.position}</td><td>{escape(row.predicted)}</td>"
-            f"<td>{escape(row.reference)}</td><td>{'–' if row.similarity is None else f'{row.similarity:.2f}'}"
-            f"</td></tr>" for row in self.plan_rows)
-        parts.append("<table style='border-collapse:collapse' border='1' cellpadding='4'><tr><th>#</th>"
-                     f"<th>predicted plan</th><th>reference</th><th>agreement</th></tr>{body}</table>")
-        return "".join(parts) + self._executed_html()
+        body = "".join(self._row_html(row) for row in self.plan_rows)
+        head = "".join(f"<th {CELL}>{name}</th>" for name in ("#", "predicted plan", "reference", "agreement"))
+        parts.append(f"<table style='border-collapse:collapse;font-size:13px' border='1'><tr>{head}</tr>{body}</table>"
+                     f"{LEGEND_HTML}")
+        return f"<div {TEXT}>{''.join(parts)}{self._executed_html()}</div>"
+
+    def _row_html(self, row: PlanRow) -> str:
+        mark = self.highlight
+        number = (f"<b style='color:{mark.color}' title='executed by the tool agent'>▶{row.position}</b>"
+                  if row.executed else str(row.position))
+        return (f"<tr style='background:{row.color}' title='{escape(CATEGORY_NOTES[row.category])}'>"
+                f"<td {CELL}>{number}</td><td {CELL}>{escape(row.predicted)}</td><td {CELL}>{escape(row.reference)}</td>"
+                f"<td {AGREEMENT_CELL}>{agreement_html(row)}</td></tr>")
 
     def _executed_html(self) -> str:
         mark = self.highlight
-        if mark.status == "none":
-            return "<p>nothing executed</p>"
-        lines = [f"<b style='color:{mark.color}'>executed ({mark.status})</b>: {escape(mark.executed)}"]
+        if mark.status in ("none", "not executable"):
+            return f"<p><b style='color:{mark.color}'>not executed</b>: {escape(mark.error or 'not executable')}</p>"
+        lines = [f"<b style='color:{mark.color}'>▶ executed ({mark.status})</b>: {escape(mark.executed)}"]
         if mark.error:
             lines.append(f"<b>error</b>: {escape(mark.error)}")
         if mark.output:
             label = "state" if self.record is not None and self.record.observation.elements else "tool output"
-            lines.append(f"<b>{label}</b>:<pre style='white-space:pre-wrap'>{escape(mark.output)}</pre>")
+            lines.append(f"<b>{label}</b>:<pre style='white-space:pre-wrap;margin:2px 0'>{escape(mark.output)}</pre>")
         return "<p>" + "<br>".join(lines) + "</p>"
 
 
-def _label(episode: Episode) -> str:
-    outcome = "✓" if episode.success else "✗"
-    return f"{episode.task} · seed {episode.seed} · {episode.variant} · K={episode.horizon} · {outcome}"
+Entry = tuple[Episode, ...]
 
 
-def _compare_entries(episodes: Sequence[Episode], variants: tuple[str, str]) -> list[tuple[Episode, ...]]:
+def outcome(entry: Entry) -> str:
+    """``success`` / ``failure`` for one episode; for a pair ``both succeed``, ``both fail`` or
+    ``only <variant> succeeds``."""
+    if len(entry) == 1:
+        return "success" if entry[0].success else "failure"
+    won = [ep.variant for ep in entry if ep.success]
+    return "both succeed" if len(won) == len(entry) else "both fail" if not won else f"only {won[0]} succeeds"
+
+
+#: What each filter reads from a picker entry (its first episode; a compare entry's variant and seed are fixed).
+FILTERS: dict[str, Callable[[Entry], Any]] = {
+    "task": lambda entry: entry[0].task,
+    "variant": lambda entry: split_variant_label(entry[0].variant)[0],
+    "training seed": lambda entry: split_variant_label(entry[0].variant)[1],
+    "outcome": outcome,
+}
+
+
+ALL = "all"  # a filter's value that lets every entry through
+
+
+def matching(entries: Sequence[Entry], chosen: dict[str, Any]) -> list[int]:
+    """Indices of the entries every chosen filter value (:data:`ALL`: any) agrees with."""
+    return [i for i, entry in enumerate(entries)
+            if all(value == ALL or FILTERS[name](entry) == value for name, value in chosen.items())]
+
+
+def _entry_label(entry: Entry) -> str:
+    first = entry[0]
+    if len(entry) == 1:
+        return (f"{first.task} · seed {first.seed} · {first.variant} · K={first.horizon} · "
+                f"{'✓' if first.success else '✗'}")
+    sides = " vs ".join(f"{ep.variant} {'✓' if ep.success else '✗'}" for ep in entry)
+    return f"{first.task} · seed {first.seed} · {sides}" + (" · same plans" if same_plans(*entry) else "")
+
+
+def _compare_entries(episodes: Sequence[Episode], variants: tuple[str, str]) -> list[Entry]:
     """Per (task, seed) holding both variants, in first-seen order: the first episode of each variant."""
     found: dict[tuple[str, int], dict[str, Episode]] = {}
     for ep in episodes:
@@ -204,90 +338,156 @@ def _compare_entries(episodes: Sequence[Episode], variants: tuple[str, str]) -> 
     return [tuple(by[v] for v in variants) for by in found.values() if len(by) == len(variants)]
 
 
-def inspector_figure(views: Sequence[StepView]) -> go.Figure:
-    """Every panel's screenshot (top row) above its reward breakdown (bottom row), one column per view."""
-    fig = make_subplots(rows=2, cols=len(views), row_heights=[0.72, 0.28], vertical_spacing=0.08,
-                        subplot_titles=[v.episode.variant for v in views] + [v.reward_title for v in views])
-    for col, view in enumerate(views, start=1):
-        view.add_screenshot(fig, row=1, col=col)
-        fig.add_trace(reward_trace(view.rewards), row=2, col=col)
-    width, height = display_size(views[0].size)
-    fig.update_layout(**LAYOUT, showlegend=False, width=width * len(views), height=height + 260)
-    return fig
+def same_plans_note(entry: Entry) -> str:
+    """A warning when the panels of a compare entry wrote the same plans at every step, else ``""``."""
+    if len(entry) < 2 or not same_plans(*entry):
+        return ""
+    names = " and ".join(escape(ep.variant) for ep in entry)
+    return (f"<p style='background:#fff4d6;padding:4px 8px'>⚠ {names} wrote <b>the same plans at every step</b> of "
+            "this episode: the two trajectories are identical.</p>")
 
 
-def _replace_figure(widget: go.FigureWidget, fig: go.Figure) -> None:
-    with widget.batch_update():
-        widget.data = ()
-        widget.add_traces(list(fig.data))
-        widget.layout = fig.layout
+class _Panel:
+    """The widgets of one panel: header above the screenshot, beside it the plan and the reward bars."""
+
+    def __init__(self) -> None:
+        self.header = widgets.HTML()
+        self.screenshot = widgets.Output()
+        self.plan = widgets.HTML(layout=widgets.Layout(width="auto"))
+        self.rewards = widgets.Output()
+        side = widgets.VBox([self.plan, self.rewards], layout=widgets.Layout(flex="1 1 420px", min_width="380px",
+                                                                              max_width="720px"))
+        self.screenshot.layout.margin = "0 12px 0 0"
+        body = widgets.HBox([self.screenshot, side], layout=widgets.Layout(align_items="flex-start"))
+        self.widget = widgets.VBox([self.header, body], layout=widgets.Layout(margin="0 0 12px 0"))
+
+    def show(self, view: StepView) -> None:
+        width, height = display_size(view.size)
+        self.screenshot.layout.width, self.screenshot.layout.min_height = f"{width + 8}px", f"{height}px"
+        self.header.value = view.header_html()
+        self.plan.value = view.plan_html()
+        self.screenshot.outputs = (figure_output(view.screenshot_figure(), FIGURE_CONFIG),)
+        self.rewards.outputs = (figure_output(view.reward_figure(), FIGURE_CONFIG),)
 
 
 class Inspector:
-    """Episode picker + step slider over recorded episodes; ``compare`` pairs two variants by task and seed.
+    """Filters, an episode picker and a 1-based step control (previous / next / play) over recorded episodes;
+    ``compare=(left, right)`` pairs two variant labels by task and seed (see :func:`default_compare`).
 
-    ``.widget`` is the ipywidgets container (the inspector also displays itself); ``select``, ``set_step``
-    and the ``current_*`` properties drive and read it headlessly; ``static_html`` renders one state for
-    exported notebooks.
+    ``.widget`` is the ipywidgets container (the inspector also displays itself); ``select``, ``set_step``,
+    the ``filters`` and the ``current_*`` properties drive and read it headlessly; ``static_html`` renders one
+    state for exported notebooks.
     """
 
     def __init__(self, episodes: Sequence[Episode], compare: tuple[str, str] | None = None,
                  params: RewardParams | None = None) -> None:
         self.params = params or RewardParams()
         self.compare = compare
-        if compare is None:
-            self.entries = [(ep,) for ep in episodes]
-            labels = [_label(ep) for ep in episodes]
-        else:
-            self.entries = _compare_entries(episodes, compare)
-            labels = [f"{a.task} · seed {a.seed} · {a.variant} {'✓' if a.success else '✗'} vs "
-                      f"{b.variant} {'✓' if b.success else '✗'}" for a, b in self.entries]
+        self.entries: list[Entry] = ([(ep,) for ep in episodes] if compare is None
+                                     else _compare_entries(episodes, compare))
         if not self.entries:
-            wanted = f" with both variants {compare}" if compare else ""
+            stored = sorted({ep.variant for ep in episodes})
+            wanted = f" with both variants {compare} (stored: {stored})" if compare else ""
             raise ValueError(f"no episodes to inspect{wanted}")
-        self._index, self._step = 0, 0
-        self.picker = widgets.Dropdown(options=[(label, i) for i, label in enumerate(labels)], value=0,
-                                       description="episode", layout=widgets.Layout(width="60%"))
-        self.slider = widgets.IntSlider(value=0, min=0, max=self._last_step(0), description="step")
-        columns = len(self.entries[0])
-        column = widgets.Layout(width=f"{100 // columns}%")
-        self.headers = [widgets.HTML(layout=column) for _ in range(columns)]
-        self.plans = [widgets.HTML(layout=column) for _ in range(columns)]
-        self.figure = go.FigureWidget()
-        self.widget = widgets.VBox([widgets.HBox([self.picker, self.slider]), widgets.HBox(self.headers),
-                                    self.figure, widgets.HBox(self.plans)])
-        self.picker.observe(lambda change: self.select(change["new"]), names="value")
+        self.labels = [_entry_label(entry) for entry in self.entries]
+        self._index, self._step, self._filtering = 0, 1, False
+        names = ("task", "outcome") if compare else tuple(FILTERS)
+        self.filters = {name: widgets.Dropdown(options=self._filter_options(name), value=ALL, description=name,
+                                               style={"description_width": "initial"},
+                                               layout=widgets.Layout(width="auto", margin="0 12px 0 0"))
+                        for name in names}
+        self.picker = widgets.Dropdown(options=self._picker_options(range(len(self.entries))), value=0,
+                                       description="episode", layout=widgets.Layout(width="720px"))
+        self.previous = widgets.Button(description="◀ previous", layout=widgets.Layout(width="100px"))
+        self.next = widgets.Button(description="next ▶", layout=widgets.Layout(width="100px"))
+        self.play = widgets.Play(value=1, min=1, max=1, interval=1200, description="play")
+        self.slider = widgets.IntSlider(value=1, min=1, max=1, description="step")
+        self.count = widgets.HTML()
+        self.note = widgets.HTML()
+        self.panels = [_Panel() for _ in self.entries[0]]
+        controls = [widgets.HBox(list(self.filters.values())), self.picker,
+                    widgets.HBox([self.previous, self.play, self.next, self.slider, self.count])]
+        self.widget = widgets.VBox([*controls, self.note, *(panel.widget for panel in self.panels)])
+        widgets.link((self.play, "value"), (self.slider, "value"))
+        for dropdown in self.filters.values():
+            dropdown.observe(lambda _: self._refilter(), names="value")
+        self.picker.observe(self._picked, names="value")
         self.slider.observe(lambda change: self.set_step(change["new"]), names="value")
+        self.previous.on_click(lambda _: self.set_step(max(1, self._step - 1)))
+        self.next.on_click(lambda _: self.set_step(min(self.last_step, self._step + 1)))
+        self._sync_controls()
         self._render()
 
-    def _last_step(self, index: int) -> int:
-        return max(0, max(len(ep.steps) for ep in self.entries[index]) - 1)
+    def _filter_options(self, name: str) -> list[tuple[str, Any]]:
+        values = sorted({FILTERS[name](entry) for entry in self.entries} - {None}, key=str)
+        return [(ALL, ALL)] + [(str(value), value) for value in values]
+
+    def _picker_options(self, indices: Any) -> list[tuple[str, int]]:
+        return [(self.labels[i], i) for i in indices]
+
+    def _picked(self, change: dict[str, Any]) -> None:
+        if not self._filtering and change["new"] is not None and change["new"] != self._index:
+            self.select(change["new"])
+
+    def _refilter(self) -> None:
+        """Narrow the picker to the entries the filters allow; keep the shown one (and its step) if it matches."""
+        shown = matching(self.entries, {name: d.value for name, d in self.filters.items()})
+        keep = self._index if self._index in shown else shown[0] if shown else None
+        self._filtering = True  # the picker moves through its first option while its options change
+        try:
+            self.picker.options = self._picker_options(shown)
+            self.picker.value = keep
+        finally:
+            self._filtering = False
+        if keep is None:
+            self.note.value = "<p>no episode matches these filters</p>"
+        elif keep != self._index:
+            self.select(keep)
+        else:
+            self._render()
+
+    @property
+    def shown_entries(self) -> list[int]:
+        """The entries the picker offers under the current filters."""
+        return [index for _, index in self.picker.options]
+
+    @property
+    def last_step(self) -> int:
+        """The last step number of the selected entry (the longest episode in compare mode)."""
+        return max(1, max(len(ep.steps) for ep in self.entries[self._index]))
 
     def select(self, episode_index: int) -> None:
-        """Show entry ``episode_index`` of the picker from its first step."""
+        """Show entry ``episode_index`` (an index into ``entries``) from its first step."""
         if not 0 <= episode_index < len(self.entries):
             raise IndexError(f"episode index {episode_index} outside 0..{len(self.entries) - 1}")
-        self._index, self._step = episode_index, 0
-        self.picker.value = episode_index
-        self.slider.value = 0
-        self.slider.max = self._last_step(episode_index)
+        self._index, self._step = episode_index, 1
+        if episode_index in self.shown_entries:
+            self.picker.value = episode_index
+        self._sync_controls()
         self._render()
 
     def set_step(self, step: int) -> None:
-        """Show step ``step`` (0-based) of the selected episode(s)."""
-        if not 0 <= step <= self._last_step(self._index):
-            raise IndexError(f"step {step} outside 0..{self._last_step(self._index)}")
+        """Show step ``step`` (1-based, as the header's "step i/n") of the selected episode(s)."""
+        if not 1 <= step <= self.last_step:
+            raise IndexError(f"step {step} outside 1..{self.last_step}")
         if step != self._step:
             self._step = step
-            self.slider.value = step
+            self._sync_controls()
             self._render()
+
+    def _sync_controls(self) -> None:
+        last = self.last_step
+        for control in (self.slider, self.play):  # value first: a lower max would clamp the old value
+            control.value = self._step
+            control.max = last
+        self.previous.disabled, self.next.disabled = self._step <= 1, self._step >= last
+        self.count.value = f"<b>step {self._step}/{last}</b>"
 
     def _render(self) -> None:
         views = self.views
-        for header, plan, view in zip(self.headers, self.plans, views):
-            header.value = view.header_html()
-            plan.value = view.plan_html()
-        _replace_figure(self.figure, inspector_figure(views))
+        self.note.value = same_plans_note(self.entries[self._index])
+        for panel, view in zip(self.panels, views):
+            panel.show(view)
 
     def _views(self, index: int, step: int) -> tuple[StepView, ...]:
         return tuple(StepView(ep, step, self.params) for ep in self.entries[index])
@@ -303,36 +503,41 @@ class Inspector:
 
     @property
     def step(self) -> int:
+        """The step shown, 1-based."""
         return self._step
 
     @property
     def current_plan_rows(self) -> tuple[PlanRow, ...]:
-        """The plan table of the (left) panel."""
+        """The plan table of the (first) panel."""
         return self.views[0].plan_rows
 
     @property
     def current_highlight(self) -> Highlight:
-        """The executed action drawn on the (left) panel's screenshot."""
+        """The executed action drawn on the (first) panel's screenshot."""
         return self.views[0].highlight
 
     @property
     def current_reward_chart(self) -> go.Figure:
-        """The (left) panel's reward breakdown figure."""
+        """The (first) panel's reward breakdown figure."""
         return self.views[0].reward_figure()
 
     def static_html(self, episode_index: int | None = None, step: int | None = None,
-                    include_plotlyjs: bool | str = True) -> str:
-        """One state as self-contained HTML (plotly.js inlined once by default) for ``IPython.display.HTML``."""
+                    include_plotlyjs: bool | None = None) -> str:
+        """One state as HTML for ``IPython.display.HTML`` (exported notebooks, reports): panels laid out as in
+        the widget. ``include_plotlyjs=None`` shares the notebook page's one copy of plotly.js where
+        :func:`~tracer1kit.viz.figures.use_notebook_renderer` is on (the notebooks), else inlines it once."""
         index = self._index if episode_index is None else episode_index
         views = self._views(index, self._step if step is None else step)
-        columns = []
+        js = not page_has_plotlyjs() if include_plotlyjs is None else include_plotlyjs
+        panels = []
         for i, view in enumerate(views):
-            js = include_plotlyjs if i == 0 else False
-            shot = view.screenshot_figure().to_html(full_html=False, include_plotlyjs=js)
-            bars = view.reward_figure().to_html(full_html=False, include_plotlyjs=False)
-            columns.append(f"<div style='flex:1;min-width:420px'>{view.header_html()}{shot}{view.plan_html()}"
-                           f"{bars}</div>")
-        return f"<div style='display:flex;gap:16px;flex-wrap:wrap'>{''.join(columns)}</div>"
+            width, _ = display_size(view.size)
+            shot = figure_html(view.screenshot_figure(), js and i == 0, FIGURE_CONFIG)
+            bars = figure_html(view.reward_figure(), False, FIGURE_CONFIG)
+            panels.append(f"<div style='margin-bottom:12px'>{view.header_html()}<div style='display:flex;gap:12px;"
+                          f"align-items:flex-start'><div style='flex:0 0 {width}px'>{shot}</div><div style='flex:1 1 "
+                          f"420px;min-width:380px;max-width:720px'>{view.plan_html()}{bars}</div></div></div>")
+        return same_plans_note(self.entries[index]) + "".join(panels)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

@@ -18,7 +18,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from PIL import Image
 
-from ...actions import Plan, Step
+from ...actions import MAX_STEPS, Plan, Step
 from ...episodes import Element, Episode, Feedback, HistoryItem, Observation, StepRecord
 from ...metrics import REFERENCE_ACTIONS_KEY, ActionRecord
 
@@ -213,8 +213,9 @@ class DemoStep:
 
 
 def remaining_plans(steps: Sequence[Step]) -> list[Plan]:
-    """The reference plan at each step: the remaining steps from that step on."""
-    return [Plan(tuple(steps[i:])) for i in range(len(steps))]
+    """The reference plan at each step: the remaining steps from that step on (at most ``MAX_STEPS``, what a
+    plan can hold)."""
+    return [Plan(tuple(steps[i:i + MAX_STEPS])) for i in range(len(steps))]
 
 
 def mark_last_done(steps: Sequence[DemoStep]) -> list[DemoStep]:
