@@ -94,10 +94,15 @@ def _toml_value(value: object) -> str:
     return json.dumps(value)
 
 
+def _shared_config() -> dict:
+    """The repository's [tool.mutmut] section."""
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8")).get("tool", {}).get("mutmut", {})
+
+
 def _pyproject_for(module_path: str, tests: tuple[str, ...]) -> str:
     """The repository's pyproject.toml with a [tool.mutmut] section for one module."""
     text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    shared = tomllib.loads(text).get("tool", {}).get("mutmut", {})
+    shared = _shared_config()
     text = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
     section = {**shared, "source_paths": [PACKAGE], "only_mutate": [module_path],
                "pytest_add_cli_args_test_selection": list(tests)}
@@ -105,11 +110,15 @@ def _pyproject_for(module_path: str, tests: tuple[str, ...]) -> str:
 
 
 def prepare(workdir: Path, module_path: str, tests: tuple[str, ...]) -> None:
-    """A scratch copy of the package, the tests folder and a pyproject.toml configured for one module."""
+    """A scratch copy of the package, the tests folder, what ``also_copy`` names (the tests read params/) and a
+    pyproject.toml configured for one module."""
     if not (REPO / module_path).exists():
         raise SystemExit(f"scripts/mutation.py: {module_path} is missing (run it from a full checkout)")
-    shutil.copytree(REPO / PACKAGE, workdir / PACKAGE, ignore=_SKIP)
-    shutil.copytree(REPO / "tests", workdir / "tests", ignore=_SKIP)
+    for name in (PACKAGE, "tests", *_shared_config().get("also_copy", [])):
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, workdir / name, ignore=_SKIP)
+        else:
+            shutil.copy2(REPO / name, workdir / name)
     (workdir / "pyproject.toml").write_text(_pyproject_for(module_path, tests), encoding="utf-8")
 
 

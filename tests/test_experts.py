@@ -40,6 +40,18 @@ def test_forecast_reasoning_names_the_real_steps_before_the_plan() -> None:
     assert with_reasoning(reference_plan(episode, 0, 4), "none").think == ""
 
 
+def test_sft_targets_can_drop_the_instructions_but_keep_the_reasoning() -> None:
+    from tracer1kit.data.examples import sft_target
+    from tracer1kit.params import Params
+
+    a = Step(ActionType.TYPE, target="Username", value="alice", instruction="type 'alice' into the Username field")
+    plan = reference_plan(_episode(a, Step(ActionType.CLICK, target="Login", done=True)), 0, 2)
+    short = sft_target(plan, Params.model_validate({"planner": {"instructions": False, "think": "forecast"}}))
+    assert [s.instruction for s in short.steps] == ["", ""] and short.steps[0].target == "Username"
+    assert short.think.startswith("next: type 'alice' into the Username field")
+    assert sft_target(plan, Params()) == plan
+
+
 def test_reference_plan_rejects_bad_index_and_horizon() -> None:
     episode = _episode(Step(ActionType.CLICK, target="Login", done=True))
     with pytest.raises(ValueError, match="t=5"):

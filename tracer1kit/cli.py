@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .params import Params, ParamsError, load_params
 from .training.preflight import TrainingInputError, preflight
-from .training.processes import SeveralProcessesError
+from .progress import show_progress
+from .training.processes import SeveralProcessesError, is_main_process
 
 PACKAGE = Path(__file__).resolve().parent
 INPUT_ERRORS = (ParamsError, TrainingInputError, SeveralProcessesError)  # exit status 2
@@ -153,6 +154,7 @@ def raised_on_purpose(exc: BaseException) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = args.debug or os.environ.get("TRACER1KIT_DEBUG", "") not in ("", "0")
+    show_progress(is_main_process())
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -15,16 +15,19 @@ from typing import Any
 from .evaluation.run import frozen_planner
 from .evaluation.variants import main_training_dir
 from .params import Params, load_params
+from .progress import show_progress
 from .runs import RunDir
 from .training.common import final_dir
 from .viz.figures import use_notebook_renderer
 
 
 def setup(params_path: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> tuple[Params, RunDir]:
-    """The validated params and the run directory (created if missing); never touches a model hub; figures
-    also carry HTML so exported notebooks show them."""
+    """The validated params and the run directory (created if missing); never touches a model hub; the kit's
+    progress lines (training steps, evaluation rows) show under the cells; figures also carry HTML so exported
+    notebooks show them."""
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         os.environ.setdefault(name, "1")
+    show_progress()
     use_notebook_renderer()
     params = load_params(params_path)
     run = RunDir.create(run_dir)

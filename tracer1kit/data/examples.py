@@ -43,6 +43,15 @@ def reference_plan(episode: Episode, t: int, horizon: int) -> Plan:
     return Plan(pad_to_horizon(steps, horizon))
 
 
+def sft_target(plan: Plan, params: Params) -> Plan:
+    """A reference plan as the SFT target the params ask for: its reasoning (``planner.think``) and, with
+    ``planner.instructions: false``, its steps without their instructions in words."""
+    plan = with_reasoning(plan, params.planner.think)
+    if params.planner.instructions:
+        return plan
+    return replace(plan, steps=tuple(replace(step, instruction="") for step in plan.steps))
+
+
 def with_reasoning(plan: Plan, think: str) -> Plan:
     """A reference plan as an SFT target: with ``think = "forecast"`` its reasoning names the coming real steps in
     words (``next: type 'alice' into the Username field; then click the Login button, done``), else none."""
@@ -78,7 +87,7 @@ def examples_from_episodes(episodes: Iterable[Episode], params: Params, *, use_i
             continue
         for t in range(len(episode.steps)):
             obs = observation_at(episode, t)
-            reference = format_plan(with_reasoning(reference_plan(episode, t, horizon), params.planner.think))
+            reference = format_plan(sft_target(reference_plan(episode, t, horizon), params))
             image = obs.image() if use_image else None
             prompt = planner_messages(obs, horizon=horizon, use_image=use_image and image is not None,
                                       history_len=params.planner.history_len,

@@ -22,7 +22,7 @@ VARIANT_LABELS = {
     "random": "random (floor)", "expert": "expert (ceiling)", "base": "untrained model",
     "reactive": "reactive (K = 1)", "sft": "SFT only", "stage1": "Stage 1 only (without Stage 2)",
     "stage2": "Stage 2 only", "tracer1": "full TraceR1", "strict": "full TraceR1, Stage 2 vs the strict executor",
-    "think": "full TraceR1, forecast in <think> first",
+    "think": "SFT, forecast in <think> first",
 }
 GRID_LABELS = {"horizon": "K", "gamma": "γ", "repetition": "λ_rep"}
 

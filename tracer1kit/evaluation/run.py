@@ -21,6 +21,7 @@ from ..experts.planner import ExpertPlanner
 from ..metrics import get_protocol
 from ..models import load_policy
 from ..params import Params
+from ..progress import Progress, log
 from ..runs import RunDir, append_jsonl, read_jsonl
 from ..training.common import STAGES, final_dir
 from ..training.pipeline import train
@@ -97,21 +98,26 @@ def offline_episodes(params: Params, root: Path) -> list[Episode]:
 
 def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_episodes: list[Episode],
                   progress: bool) -> list[dict[str, Any]]:
-    """Each evaluation's records, from the cache when the same evaluation was already run into this folder."""
-    from tqdm.auto import tqdm
-
+    """Each evaluation's records, from the cache when the same evaluation was already run into this folder;
+    with ``progress``, a line per evaluation on the kit's progress log."""
     cache_path = run.reports_dir / CACHE
     cached = _cached(cache_path)
     grounder, executor = make_grounder(params.eval.grounder), ToolExecutor()
     gui_slots, tool_slots = env_slots(params, params.eval.workers), env_slots(params)
     evaluations = []
+    keys = [evaluation_key(ev, params) for ev in evals]
+    new = [k for k in dict.fromkeys(keys) if k not in cached]
+    pace = Progress("evaluations", every_s=0.0)
     try:
-        for ev in tqdm(evals, desc="evaluations", disable=not progress):
-            key = evaluation_key(ev, params)
+        for ev, key in zip(evals, keys):
             if key not in cached:
+                if progress:
+                    log.info(f"evaluation {new.index(key) + 1}/{len(new)}: {identity(ev)['label']}")
                 cached[key] = _evaluate_one(ev, params, run, (gui_slots, tool_slots), (grounder, executor),
                                             test_episodes)
                 append_jsonl(cache_path, {"key": key, "evaluation": cached[key]})
+                if progress:
+                    pace.update(new.index(key) + 1, len(new), unit="evaluation")
             evaluations.append({**cached[key], **identity(ev)})
     finally:
         gui_slots.close()

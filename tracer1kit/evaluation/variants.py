@@ -24,7 +24,7 @@ TRAINED_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "stage2": ({"train.stage1.enabled": False}, "stage2"),
     "reactive": ({"planner.horizon": 1}, "stage2"),
     "strict": ({"grounded.grounder.kind": "strict"}, "stage2"),   # Stage 2 against the strict executor
-    "think": ({"planner.think": "forecast"}, "stage2"),           # SFT targets reason about the coming steps first
+    "think": ({"planner.think": "forecast"}, "sft"),              # SFT targets reason about the coming steps first
 }
 SCRIPTED_VARIANTS = ("random", "expert", "base")  # base: the untrained model of params.model
 GRIDS = {"horizon": "planner.horizon", "gamma": "reward.gamma", "repetition": "reward.weights.repetition"}

@@ -43,7 +43,8 @@ def _sqrt(value: float) -> float:
 
 
 _FUNCTIONS: dict[str, tuple[Callable[..., float], int, int]] = {  # name → (function, min args, max args)
-    "max": (max, 1, MAX_ARGS), "min": (min, 1, MAX_ARGS), "round": (_round, 1, 2),
+    "max": (lambda *values: max(values), 1, MAX_ARGS), "min": (lambda *values: min(values), 1, MAX_ARGS),
+    "round": (_round, 1, 2),
     "abs": (abs, 1, 1), "sqrt": (_sqrt, 1, 1),
 }
 ALLOWED = "numbers, + - * / // % ** ( ) and " + ", ".join(_FUNCTIONS)

@@ -12,6 +12,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from ..params import Params, TrainStageParams
+from ..progress import Progress
 from ..runs import RunDir, atomic_write_text, read_jsonl
 from .preflight import STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from  # noqa: F401
 from .processes import is_main_process, use_cpu
@@ -61,15 +62,18 @@ def start_point(run: RunDir, stage: str, resume: bool) -> Path | None:
 
 class MetricsCallback(TrainerCallback):
     """Appends every trainer log to ``RUN/metrics.jsonl`` tagged with the stage (from the main process: its logs
-    already average over all processes); warns when GRPO stalls.
+    already average over all processes), logs progress with an ETA, and says once per stage when GRPO stalled.
 
     ``frac_reward_zero_std`` is the fraction of groups whose rewards are all equal: GRPO's advantages are
-    zero there, so it learns nothing from them. A warning is logged when it stays above ``warn_at``.
+    zero there, so it learns nothing from them. Steps where it reaches ``warn_at`` are counted, and one warning
+    with the count closes the stage (``warnings``, printed by the stage's summary).
     """
 
-    def __init__(self, run: RunDir, stage: str, warn_at: float = 0.8, patience: int = 3) -> None:
-        self.run, self.stage, self.warn_at, self.patience = run, stage, warn_at, patience
-        self.high_streak = 0
+    def __init__(self, run: RunDir, stage: str, warn_at: float = 0.8, every_s: float = 30.0) -> None:
+        self.run, self.stage, self.warn_at = run, stage, warn_at
+        self.progress = Progress(f"{stage}", every_s)
+        self.stalled: list[float] = []
+        self.logged = 0
         self.warnings: list[str] = []
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any) -> None:
@@ -81,13 +85,18 @@ class MetricsCallback(TrainerCallback):
         if "rewards/parsed/mean" in row:
             row["parse_failure_rate"] = 1.0 - row["rewards/parsed/mean"]
         self.run.log_metrics(row)
+        self.logged += 1
         frac = row.get("frac_reward_zero_std")
-        self.high_streak = self.high_streak + 1 if frac is not None and frac >= self.warn_at else 0
-        if self.high_streak == self.patience:
-            message = (f"{self.stage}: {frac:.0%} of groups have equal rewards for {self.patience} logs in a row — "
-                       "GRPO learns nothing from those; raise temperature or num_generations, or make the reward finer")
-            self.warnings.append(message)
-            log.warning(message)
+        if frac is not None and frac >= self.warn_at:
+            self.stalled.append(frac)
+        self.progress.update(state.global_step, state.max_steps)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+        if self.stalled and state.is_world_process_zero:
+            self.warnings.append(
+                f"{self.stage}: in {len(self.stalled)} of {self.logged} logged steps at least {self.warn_at:.0%} of the "
+                f"groups had equal rewards (mean {sum(self.stalled) / len(self.stalled):.0%}): GRPO learns nothing from "
+                f"those; try train.{self.stage}.prepass or dynamic_sampling, a higher temperature or num_generations")
 
 
 def trainer_kwargs(cfg: TrainStageParams, output_dir: Path, params: Params) -> dict[str, Any]:
@@ -103,6 +112,7 @@ def trainer_kwargs(cfg: TrainStageParams, output_dir: Path, params: Params) -> d
         logging_steps=cfg.logging_steps, report_to="none", seed=params.run.seed, bf16=cfg.bf16, use_cpu=use_cpu(params),
         remove_unused_columns=False, dataloader_num_workers=0, save_only_model=False,
         lr_scheduler_type=cfg.lr_scheduler, warmup_steps=round(cfg.warmup_ratio * cfg.max_steps), disable_tqdm=False,
+        activation_checkpointing=cfg.gradient_checkpointing,  # TRL turns it on by default; off is faster on CPU
     )
 
 

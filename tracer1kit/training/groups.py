@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 from ..params import TrainStageParams
 from ..runs import RunDir, atomic_write_text
-from .common import TrainingInputError, log, stage_dir
+from .common import TrainingInputError, stage_dir
 
 EQUAL_TOL = 1e-8   # as TRL: a group is all-equal when its reward std is 0 up to float noise
 SOLVED_TOL = 1e-6  # a sample solves a state when it scores at least the reference's reward minus this
@@ -168,6 +168,4 @@ def run_prepass(trainer: Any, dataset: Any, cfg: TrainStageParams, run: RunDir, 
         save_selection(run, stage, selection, state_rows(dataset, indices, groups, best, selection))
         run.log_metrics({"stage": stage, "step": 0, **selection.metrics(),
                          "prepass/seconds": time.perf_counter() - start})
-    line = selection.describe(stage)
-    log.info(line)
-    return dataset.select(selection.kept), line
+    return dataset.select(selection.kept), selection.describe(stage)

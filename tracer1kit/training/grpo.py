@@ -10,7 +10,7 @@ from typing import Any, Callable
 from ..actions import completion_text
 from ..params import LoraParams, Params
 from ..runs import RunDir, append_jsonl
-from .common import (MetricsCallback, check_group_size, final_dir, log, restore_weights, save_final, stage_dir,
+from .common import (MetricsCallback, check_group_size, final_dir, restore_weights, save_final, stage_dir,
                      start_point, trainer_kwargs, training_dtype, weights_fingerprint)
 from .processes import launched_processes, process_state
 
@@ -122,5 +122,4 @@ def run_grpo_stage(stage: str, params: Params, run: RunDir, dataset: Any, reward
     changed = weights_fingerprint(trainer.model) != before
     final = save_final(trainer, policy.processor, final_dir(run, stage))
     result = StageResult(stage, trainer.state.global_step, seconds, final, changed, callback.warnings, notes)
-    log.info(result.summary())
     return result

@@ -94,7 +94,7 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
         if getattr(params.train, stage).max_steps == 0:
             continue
         source = init_source(params, run, stage, stages)
+        log.info(f"{stage}: {getattr(params.train, stage).max_steps} steps from {source}")
         result = trainers[stage](params, run, dataset, source, resume=resume)
         lines.append(result.summary())
-        log.info(lines[-1])
     return lines
