@@ -86,6 +86,29 @@ def test_build_once_builds_only_when_missing_and_a_lost_race_is_harmless(tmp_pat
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left behind
 
 
+def test_a_replica_of_a_launch_waits_for_the_main_process_build_and_never_builds(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.setenv("RANK", "1")  # transformers' save_pretrained writes no weights or config on rank 1
+
+    def never(directory: Path) -> None:
+        raise AssertionError("a replica built the checkpoint")
+
+    target = tmp_path / "ckpt"
+    with pytest.raises(TimeoutError, match="waited 0 s for the main process to build .*ckpt.*resolve_checkpoint"):
+        build_once(target, never, wait_s=0.2)
+
+    def main_process() -> None:
+        target.mkdir()
+        (target / "weights").write_text("x")
+        (target / MARKER).write_text("ok")
+
+    threading.Timer(0.3, main_process).start()
+    assert build_once(target, never, wait_s=30) == target and (target / "weights").exists()
+    monkeypatch.setenv("RANK", "0")
+    assert build_once(tmp_path / "main", lambda d: (d / "weights").write_text("y")) == tmp_path / "main"
+
+
 def test_missing_checkpoint_offline_says_how_to_provide_it(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))

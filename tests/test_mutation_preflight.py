@@ -109,3 +109,17 @@ def test_unknown_names_skip_the_length_checks_but_not_the_others():
     bad = params(**{"env.tasks": ["nope"], "env.max_steps": 1, "train.stage2.num_generations": 3})
     problems = preflight(bad)
     assert [p.split(" ")[0] for p in problems] == ["env.tasks", "train.stage2:"]
+
+
+def test_resume_takes_the_newest_complete_checkpoint_by_step_number(tmp_path):
+    from tracer1kit.runs import RunDir
+    from tracer1kit.training.common import last_checkpoint, stage_dir
+
+    run = RunDir.create(tmp_path / "run")
+    assert last_checkpoint(run, "stage1") is None                                  # no stage folder yet
+    for name, complete in (("checkpoint-9", True), ("checkpoint-10", True), ("checkpoint-100", False),
+                           ("checkpoint-final", True), ("checkpoint-2", True)):
+        (stage_dir(run, "stage1") / name).mkdir(parents=True)
+        if complete:
+            (stage_dir(run, "stage1") / name / "trainer_state.json").write_text("{}")
+    assert last_checkpoint(run, "stage1") == stage_dir(run, "stage1") / "checkpoint-10"   # 10 > 9, not "9" > "10"

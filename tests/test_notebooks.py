@@ -29,10 +29,12 @@ def mime(outs: list[dict], kind: str) -> list:
 
 def test_all_notebooks_execute_and_show_their_results(executed):
     run_dir, results = executed
-    assert [r.status for r in results] == ["executed"] * 6
+    assert [r.status for r in results] == ["executed"] * 7
     figures = {r.name: len(mime(outputs(r.output), "application/vnd.plotly.v1+json")) for r in results}
     assert figures["00_quickstart"] >= 2 and figures["02_stage1_reward_shaping"] >= 3
-    assert figures["04_evaluation_and_ablations"] >= 2
+    assert figures["04_evaluation_and_ablations"] >= 2 and figures["06_study"] >= 2  # the forest plot, dashboards
+    study = "".join("".join(m) for m in mime(outputs(run_dir / "notebooks" / "06_study.ipynb"), "text/markdown"))
+    assert "## Contrasts" in study and "| variant |" in study and "click-button" in study  # contrasts, per task
     quick = outputs(run_dir / "notebooks" / "00_quickstart.ipynb")
     assert any("| variant |" in "".join(m) for m in mime(quick, "text/markdown"))  # the result table
     inspector = outputs(run_dir / "notebooks" / "05_inspect_trajectories.ipynb")

@@ -82,6 +82,8 @@ def test_contrast_verdicts_and_sentence():
     worse = paired_contrast("a − b", "reward", "a", "b", [(0.1, 0.9, i) for i in range(10)], binary=False)
     assert worse.verdict == "b is better" and worse.p_value is None
     assert paired_contrast("a − b", "x", "a", "b", [], binary=True).verdict == "no paired data"
+    same = paired_contrast("a − b", "GUI success", "a", "b", [(1.0, 1.0, 0), (0.0, 0.0, 1), (1.0, 1.0, 2)], binary=True)
+    assert same.verdict == "identical on all 3 pairs" and same.sentence().endswith("p = 1: identical on all 3 pairs")
 
 
 def test_pair_up_matches_units_and_skips_missing_values():

@@ -48,3 +48,20 @@ def main_planner(params: Params, run: RunDir, stage: str = "stage2", *, horizon:
     if horizon is not None:
         params = params.model_copy(update={"planner": params.planner.model_copy(update={"horizon": horizon})})
     return frozen_planner(str(checkpoint) if checkpoint is not None else params.model.spec, params)
+
+
+def trainings(params: Params, run: RunDir) -> dict[str, RunDir]:
+    """The evaluation's training sub-runs that exist in ``run``, each named by the variants it serves
+    (``sft, stage1, tracer1 (seed 0)``): what the study's training curves are read from."""
+    from .evaluation.variants import plan_evaluations, training_dir
+
+    served: dict[Any, list[str]] = {}
+    for ev in plan_evaluations(params):
+        if ev.training is not None:
+            served.setdefault(ev.training, []).append(ev.variant if not ev.grid else f"{ev.grid} {ev.grid_value:g}")
+    found = {}
+    for training, names in served.items():
+        folder = training_dir(run.root, training)
+        if folder.exists():
+            found[f"{', '.join(dict.fromkeys(names))} (seed {training.seed})"] = RunDir(folder)
+    return found

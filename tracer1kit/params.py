@@ -27,7 +27,7 @@ class RunParams(Section):
     seed: int = 0
     notebooks: list[str] = Field(default_factory=lambda: [
         "00_quickstart", "01_trajectory_forecasting", "02_stage1_reward_shaping",
-        "03_stage2_tool_feedback_rft", "04_evaluation_and_ablations", "05_inspect_trajectories"])
+        "03_stage2_tool_feedback_rft", "04_evaluation_and_ablations", "05_inspect_trajectories", "06_study"])
 
 
 class EnvParams(Section):

@@ -76,13 +76,14 @@ class SerialEnvs:
 
 def env_slots(params: Params, workers: int = 1) -> BatchEnv:
     """Slots for any task: a pool of ``workers`` browser processes for MiniWoB++ when ``workers > 1``, else
-    in-process environments from :func:`make_env`."""
+    ``planner.batch_size`` in-process environments from :func:`make_env` (stepped one after another, so the
+    planner still generates for that many episodes at once)."""
     if workers > 1:
         from .pool import EnvPool
 
         return EnvPool(workers, screenshots=params.env.screenshots, headless=params.env.headless,
                        episode_max_time_s=params.env.episode_max_time_s)
-    return SerialEnvs(lambda task: make_env(task, params))
+    return SerialEnvs(lambda task: make_env(task, params), slots=params.planner.batch_size)
 
 
 def tool_jobs(kinds: list[str], seeds: list[int]) -> list[tuple[str, int]]:

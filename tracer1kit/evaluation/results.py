@@ -147,6 +147,18 @@ def table(evaluations: Sequence[Record], metrics: Sequence[str] = TABLE_METRICS)
     return rows
 
 
+def per_task(evaluations: Sequence[Record], metric: str = "gui_success") -> list[Record]:
+    """The variants table split by task: one row per (variant row, task) with the metric's estimate over that
+    task's episodes (or states) alone, in first-seen order of the tasks."""
+    tasks = list(dict.fromkeys(r["task"] for ev in evaluations for r in ev[METRICS[metric].source]))
+    rows = []
+    for task in tasks:
+        only = [{**ev, "episodes": [r for r in ev["episodes"] if r["task"] == task],
+                 "states": [r for r in ev["states"] if r["task"] == task]} for ev in evaluations]
+        rows += [{**row, "task": task} for row in table(only, [metric])]
+    return rows
+
+
 def best_rows(rows: Sequence[Record], metric: str, lower_is_better: bool = False) -> set[int]:
     """Indices of the trained row whose interval on ``metric`` lies wholly above (or below) every other trained
     row's; empty when the intervals do not separate it."""

@@ -167,6 +167,8 @@ class Contrast:
         d = self.difference
         if d.value is None or d.low is None or d.high is None:
             return "no paired data"
+        if d.value == d.low == d.high == 0:
+            return f"identical on all {d.n} pairs"
         significant = self.p_value is None or self.p_value < ALPHA
         if d.low > 0 and significant:
             return f"{self.a} is better"

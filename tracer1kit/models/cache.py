@@ -2,7 +2,9 @@
 
 Root: ``ModelParams.cache_dir``, else ``$TRACER1KIT_CACHE``, else ``~/.cache/tracer1kit``. Each
 checkpoint is built in a temporary folder beside its final place and renamed into place, so concurrent
-builds never leave a half-written checkpoint: the first rename wins, later builders discard theirs.
+builds never leave a half-written checkpoint: the first rename wins, later builders discard theirs. Under a
+several-process launch only the main process builds (transformers' ``save_pretrained`` writes nothing on the
+other ranks); the others wait for its checkpoint.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,10 +27,13 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "tracer1kit"
 
 
-def build_once(target: Path, build: Callable[[Path], None]) -> Path:
-    """Return ``target``, first running ``build(tmp_dir)`` and renaming the result there if it is missing."""
+def build_once(target: Path, build: Callable[[Path], None], wait_s: float = 1800.0) -> Path:
+    """Return ``target``, first running ``build(tmp_dir)`` and renaming the result there if it is missing (on a
+    replica of a several-process launch: waiting up to ``wait_s`` for the main process to do so)."""
     if (target / MARKER).exists():
         return target
+    if os.environ.get("RANK", "0") != "0":
+        return _wait_for(target, wait_s)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
@@ -42,4 +48,16 @@ def build_once(target: Path, build: Callable[[Path], None]) -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _wait_for(target: Path, wait_s: float) -> Path:
+    deadline = time.monotonic() + wait_s
+    while not (target / MARKER).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"model cache: waited {wait_s:.0f} s for the main process to build {target}; on a launch over "
+                "several machines build it on each first, in one process: python -c \"from tracer1kit.models "
+                "import resolve_checkpoint as r; r('tiny'); r('smollm2-135m')\"")
+        time.sleep(0.5)
     return target
