@@ -132,6 +132,10 @@ def test_fields_alone_can_exceed_the_text_bound():
     ((Step(A.CLICK, "OK", done=True), Step(A.WAIT)), 4, (Step(A.CLICK, "OK", done=True), Step(A.WAIT))),
     ((Step(A.WAIT), Step(A.WAIT), Step(A.DONE, done=True)), 2, (Step(A.WAIT), Step(A.WAIT))),  # cut to the horizon
     ((), 3, ()),
+    ((Step(A.WAIT), Step(A.WAIT), Step(A.CLICK, "OK", done=True)), 4,                  # the last step decides,
+     (Step(A.WAIT), Step(A.WAIT), Step(A.CLICK, "OK", done=True), DONE_STEP)),          # not the second
+    ((Step(A.WAIT), Step(A.CLICK, "OK", done=True), Step(A.WAIT)), 5,
+     (Step(A.WAIT), Step(A.CLICK, "OK", done=True), Step(A.WAIT))),
 ])
 def test_pad_to_horizon(steps, horizon, padded):
     assert pad_to_horizon(list(steps), horizon) == padded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -95,6 +96,8 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
             continue
         source = init_source(params, run, stage, stages)
         log.info(f"{stage}: {getattr(params.train, stage).max_steps} steps from {source}")
-        result = trainers[stage](params, run, dataset, source, resume=resume)
+        with warnings.catch_warnings():  # peft and TRL 1.16 read transformers' deprecated is_gradient_checkpointing
+            warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+            result = trainers[stage](params, run, dataset, source, resume=resume)
         lines.append(result.summary())
     return lines
