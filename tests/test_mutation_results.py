@@ -153,3 +153,24 @@ def test_resolution_in_words():
     smaller = rows_of(100) + [{"gui_success": Estimate(0.5, 0.4, 0.6, 40, "x"), "seeds": 2}]
     assert resolution(smaller).startswith("with 20 episodes per variant")
     assert resolution([{"gui_success": Estimate(0.5, 0.4, 0.6, 50, "x"), "seeds": 0}]).startswith("with 50 episodes")
+
+
+def test_per_task_splits_each_row_by_task_in_first_seen_order():
+    from tracer1kit.evaluation.results import per_task
+
+    a = evaluation("tracer1", episodes=[episode(1, True, task="b"), episode(2, False, task="b"),
+                                        episode(1, True, task="a"), episode(9, True, "heldout", task="c")],
+                   states=[state(1, True, [True])])
+    r = evaluation("reactive", horizon=1, episodes=[episode(1, False, task="b"), episode(2, False, task="b"),
+                                                    episode(1, True, task="a")])
+    rows = per_task([a, r])
+    assert [(row["task"], row["variant"]) for row in rows] == [
+        ("b", "tracer1"), ("b", "reactive"), ("a", "tracer1"), ("a", "reactive"), ("c", "tracer1"), ("c", "reactive")]
+    success = {(row["task"], row["variant"]): row["gui_success"] for row in rows}
+    assert (success["b", "tracer1"].value, success["b", "tracer1"].n) == (0.5, 2)
+    assert (success["b", "reactive"].value, success["a", "reactive"].value) == (0.0, 1.0)
+    assert success["c", "tracer1"].value is None                  # held-out episodes are not GUI test episodes
+    assert set(rows[0]) >= {"task", "label", "gui_success"} and "offline_step_sr" not in rows[0]
+    held = per_task([a], "heldout_success")
+    assert [(row["task"], row["heldout_success"].value) for row in held] == [("b", None), ("a", None), ("c", 1.0)]
+    assert per_task([a], "offline_step_sr")[0]["task"] == "t"     # a state-sourced metric splits by the states' task
