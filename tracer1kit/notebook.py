@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .evaluation.run import frozen_planner
-from .evaluation.variants import main_training_dir
+from .evaluation.variants import main_training_dir, plan_evaluations, training_dir
 from .params import Params, load_params
 from .progress import show_progress
 from .runs import RunDir
@@ -53,8 +53,6 @@ def main_planner(params: Params, run: RunDir, stage: str = "stage2", *, horizon:
 def trainings(params: Params, run: RunDir) -> dict[str, RunDir]:
     """The evaluation's training sub-runs that exist in ``run``, each named by the variants it serves
     (``sft, stage1, tracer1 (seed 0)``): what the study's training curves are read from."""
-    from .evaluation.variants import plan_evaluations, training_dir
-
     served: dict[Any, list[str]] = {}
     for ev in plan_evaluations(params):
         if ev.training is not None:

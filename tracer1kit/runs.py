@@ -153,3 +153,10 @@ def changed_keys(before: Any, after: Any, prefix: str = "") -> list[str]:
         return [k for key in sorted(set(before) | set(after), key=str)
                 for k in changed_keys(before.get(key), after.get(key), f"{prefix}{key}.")]
     return [] if before == after else [prefix.rstrip(".")]
+
+
+def is_main_process() -> bool:
+    """True in the process that writes shared files and prints (rank 0 of a launch, or the only process)."""
+    from accelerate.utils import get_int_from_env
+
+    return get_int_from_env(["RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK"], 0) == 0

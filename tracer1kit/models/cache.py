@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from ..runs import is_main_process
+
 MARKER = "tracer1kit-complete"
 
 
@@ -32,7 +34,7 @@ def build_once(target: Path, build: Callable[[Path], None], wait_s: float = 1800
     replica of a several-process launch: waiting up to ``wait_s`` for the main process to do so)."""
     if (target / MARKER).exists():
         return target
-    if os.environ.get("RANK", "0") != "0":
+    if not is_main_process():
         return _wait_for(target, wait_s)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))

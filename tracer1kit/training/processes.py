@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..params import Params
+from ..runs import is_main_process  # noqa: F401 -- re-exported: the callers' one place for process roles
 
 
 class SeveralProcessesError(RuntimeError):
@@ -18,13 +19,6 @@ def launched_processes() -> int:
     from accelerate.utils import get_int_from_env
 
     return get_int_from_env(["WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"], 1)
-
-
-def is_main_process() -> bool:
-    """True in the process that writes files and prints (rank 0, or the only process)."""
-    from accelerate.utils import get_int_from_env
-
-    return get_int_from_env(["RANK", "PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK"], 0) == 0
 
 
 def refuse_several_processes(command: str) -> None:
