@@ -47,6 +47,11 @@ def test_expert_and_random_end_to_end(tmp_path):
     again = evaluate(params, tmp_path / "run", progress=False)  # cached evaluations are reused
     assert (tmp_path / "run" / "episodes" / "eval" / "episodes.jsonl").read_text().count("\n") == episodes
     assert again == report
+    from tracer1kit.evaluation.store import stored_evaluations  # what notebooks 04 and 06 read, without computing
+
+    assert {r["variant"] for r in stored_evaluations(params, tmp_path / "run")} == {"random", "expert"}
+    with pytest.raises(FileNotFoundError, match="reactive-s0.*tracer1kit evaluate"):
+        stored_evaluations(with_overrides(params, {"eval.variants": ["expert", "reactive"]}), tmp_path / "run")
 
 
 def test_variants_and_grids_share_trainings():

@@ -2,9 +2,12 @@
 functions included), and no modules import each other in a loop. New top-level modules must be given a floor."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "tracer1kit"
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "tracer1kit"
 
 # The floors of ../shared/DESIGN.md (text sits on floor 1: tools/ uses it and it uses nothing).
 FLOORS = {
@@ -93,3 +96,12 @@ def test_the_checker_sees_a_lazy_upward_import():
     found = imports_in(source, "tracer1kit.envs.fake", is_package=False)
     assert found == {"tracer1kit.episodes", "tracer1kit.agents.loop"}
     assert [m for m in found if floor(m) > floor("tracer1kit.envs.fake")] == ["tracer1kit.agents.loop"]
+
+
+def test_notebooks_that_only_show_results_import_without_torch():
+    """setup(), the evaluation cache, the report and the inspector load neither torch nor transformers, so
+    notebooks 04-06 start in about a second (each of the quick start's notebooks used to pay ~5 s of imports)."""
+    code = ("import sys, tracer1kit.notebook, tracer1kit.evaluation.store, tracer1kit.evaluation.report, "
+            "tracer1kit.viz.inspector, tracer1kit.viz.dashboards; "
+            "heavy = [m for m in ('torch', 'transformers', 'trl') if m in sys.modules]; assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -43,6 +43,9 @@ def test_all_notebooks_execute_and_show_their_results(executed):
     for name in ("results.csv", "results.md", "report.html"):
         assert (run_dir / "reports" / name).stat().st_size > 0
     assert all((run_dir / "reports" / f"{r.name}.html").exists() for r in results)
+    trainings = [d for d in (run_dir / "trainings").iterdir() if d.is_dir()]
+    assert trainings and not any((d / "episodes" / "expert").exists() for d in trainings), \
+        "a training generated its own copy of the run's expert data"
 
 
 def test_rerun_skips_completed_notebooks_unless_forced(executed):

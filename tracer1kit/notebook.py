@@ -4,20 +4,23 @@ Every notebook starts with::
 
     from tracer1kit.notebook import setup
     params, run = setup(params_path, run_dir)
+
+Importing this module loads neither torch nor transformers (the functions that train or load a model import
+them when called), so a notebook that only shows a run's results starts in about a second.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .evaluation.run import frozen_planner
 from .evaluation.variants import main_training_dir, plan_evaluations, training_dir
 from .params import Params, load_params
 from .progress import show_progress
 from .runs import RunDir
-from .training.common import final_dir
+from .training.preflight import STAGES
 from .viz.figures import use_notebook_renderer
 
 
@@ -35,8 +38,23 @@ def setup(params_path: str | os.PathLike[str], run_dir: str | os.PathLike[str]) 
     return params, run
 
 
+def train_main(params: Params, run: RunDir, stages: Sequence[str] = STAGES) -> RunDir:
+    """Train the run's main configuration (the evaluation's full TraceR1 row) into its training folder on the
+    run's own expert data, which evaluation reuses (generated once per run directory); a finished stage is
+    skipped. Prints one line per stage and returns the training folder."""
+    from .experts.data import ensure_expert_data
+    from .training.pipeline import train
+
+    main = RunDir(main_training_dir(params, run.root))
+    for line in train(params, main.root, stages=stages, episodes_root=ensure_expert_data(params, run)):
+        print(line)
+    return main
+
+
 def main_checkpoint(params: Params, run: RunDir, stage: str = "stage2") -> Path | None:
     """The final model of ``stage`` in the run's main training (the unmodified params), if it was trained."""
+    from .training.common import final_dir
+
     path = final_dir(RunDir(main_training_dir(params, run.root)), stage)
     return path if path.exists() else None
 
@@ -44,6 +62,8 @@ def main_checkpoint(params: Params, run: RunDir, stage: str = "stage2") -> Path 
 def main_planner(params: Params, run: RunDir, stage: str = "stage2", *, horizon: int | None = None) -> Any:
     """A frozen planner over the main training's ``stage`` model, or over the untrained ``params.model`` when that
     stage was not trained here; ``horizon`` overrides the params' K."""
+    from .evaluation.run import frozen_planner
+
     checkpoint = main_checkpoint(params, run, stage)
     if horizon is not None:
         params = params.model_copy(update={"planner": params.planner.model_copy(update={"horizon": horizon})})

@@ -6,7 +6,6 @@ already run for the same params are reused from there) and write the report to `
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -15,26 +14,29 @@ from ..agents.grounding import make_grounder
 from ..agents.planner import Planner, RandomPlanner
 from ..agents.tools import ToolExecutor, tool_descriptions
 from ..envs.factory import env_slots
-from ..episodes import Episode, EpisodeStore, variant_label
+from ..episodes import Episode, EpisodeStore
 from ..experts.data import ensure_expert_data, expert_episodes
 from ..experts.planner import ExpertPlanner
 from ..metrics import get_protocol
 from ..models import load_policy
 from ..params import Params
 from ..progress import Progress, log
-from ..runs import RunDir, append_jsonl, read_jsonl
+from ..runs import RunDir, append_jsonl
 from ..training.common import STAGES, final_dir
 from ..training.pipeline import train
 from ..training.processes import refuse_several_processes
 from .offline import offline_states
 from .online import episode_record, gui_jobs, run_jobs, tool_jobs
 from .report import write_report
-from .variants import Evaluation, Training, plan_evaluations, same_until, training_dir, trainings_needed
-
-KEY_EXCLUDES = {"run": {"name", "notebooks"},
-                "eval": {"variants", "horizons", "gammas", "repetition_weights", "training_seeds", "workers",
-                         "contrasts"}}
-CACHE = "evaluations.jsonl"  # one line per evaluation: its key and its records
+from .store import CACHE, evaluation_key, identity, read_cache, row_params
+from .variants import (
+    Evaluation,
+    Training,
+    plan_evaluations,
+    same_until,
+    training_dir,
+    trainings_needed,
+)
 
 
 def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Params]:
@@ -47,13 +49,6 @@ def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Para
     spec = (str(final_dir(RunDir(training_dir(root, ev.training)), ev.checkpoint)) if ev.training is not None
             else params.model.spec)
     return frozen_planner(spec, trained), trained
-
-
-def row_params(ev: Evaluation, params: Params) -> Params:
-    """A row's training params (its horizon, model) with the evaluation's reward, so the γ and λ_rep grid
-    points, trained under different rewards, are scored by the same one."""
-    trained = ev.training.params(params) if ev.training is not None else params
-    return trained.model_copy(update={"reward": params.reward})
 
 
 def frozen_planner(spec: str, params: Params) -> Any:
@@ -101,7 +96,7 @@ def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_epi
     """Each evaluation's records, from the cache when the same evaluation was already run into this folder;
     with ``progress``, a line per evaluation on the kit's progress log."""
     cache_path = run.reports_dir / CACHE
-    cached = _cached(cache_path)
+    cached = read_cache(cache_path)
     grounder, executor = make_grounder(params.eval.grounder), ToolExecutor()
     gui_slots, tool_slots = env_slots(params, params.eval.workers), env_slots(params)
     evaluations = []
@@ -145,10 +140,6 @@ def _evaluate_one(ev: Evaluation, params: Params, run: RunDir, slots: tuple[Any,
             "eval_seconds": time.perf_counter() - start}
 
 
-def _cached(path: Path) -> dict[str, dict[str, Any]]:
-    return {r["key"]: r["evaluation"] for r in read_jsonl(path) if "evaluation" in r}
-
-
 def protocol(params: Params, run: RunDir) -> dict[str, Any]:
     """How the table was made, in words (printed under it)."""
     return {
@@ -171,19 +162,6 @@ def protocol(params: Params, run: RunDir) -> dict[str, Any]:
     }
 
 
-def stored_evaluations(params: Params, run_dir: str | Path) -> list[dict[str, Any]]:
-    """The records of every evaluation ``params`` asks for, read from the run's cache without computing or
-    writing anything; ``FileNotFoundError`` says which are missing and how to compute them."""
-    cache = _cached(RunDir(Path(run_dir)).reports_dir / CACHE)
-    evals = plan_evaluations(params)
-    missing = [ev for ev in evals if evaluation_key(ev, params) not in cache]
-    if missing:
-        names = ", ".join(sorted({f"{ev.variant}-s{ev.seed}" for ev in missing}))
-        raise FileNotFoundError(f"{len(missing)} of {len(evals)} evaluations of these params are not in {run_dir} "
-                                f"({names}): run `tracer1kit evaluate PARAMS --run-dir {run_dir}` (or notebook 00) first")
-    return [{**cache[evaluation_key(ev, params)], **identity(ev)} for ev in evals]
-
-
 def reuse_stages(root: Path, training: Training, trained: list[Training], target: Path) -> None:
     """Copy the SFT and Stage-1 models of an already trained twin that computed the same stage (e.g. the main
     training's SFT for Stage-2-only, its Stage 1 for a Stage 2 against another executor) into ``target``, so
@@ -199,18 +177,3 @@ def reuse_stages(root: Path, training: Training, trained: list[Training], target
         partial = mine.with_name("final.partial")  # renamed when complete: a crash never leaves a half model
         shutil.copytree(final_dir(RunDir(training_dir(root, twin)), stage), partial, dirs_exist_ok=True)
         partial.rename(mine)
-
-
-def evaluation_key(ev: Evaluation, params: Params) -> str:
-    """Identifies what an evaluation computes: the planner (a scripted variant, or a training's checkpoint) and
-    every param it is evaluated with — not its row's name, so a grid point that is a variant of the table (K = 1
-    and the reactive variant, the default γ and the full TraceR1) is evaluated once and shown in both places."""
-    planner = ev.variant if ev.training is None else [list(map(list, ev.training.overrides)), ev.checkpoint]
-    return json.dumps([planner, ev.seed, row_params(ev, params).model_dump(mode="json", exclude=KEY_EXCLUDES)],
-                      sort_keys=True)
-
-
-def identity(ev: Evaluation) -> dict[str, Any]:
-    """The row an evaluation's records belong to."""
-    return {"variant": ev.variant, "grid": ev.grid, "grid_value": ev.grid_value, "seed": ev.seed,
-            "label": variant_label(ev.variant, ev.seed, ev.grid, ev.grid_value)}
