@@ -91,3 +91,33 @@ def test_pair_up_matches_units_and_skips_missing_values():
     b = [{"u": 2, "v": 1.0}, {"u": 1, "v": 1.0}, {"u": 3, "v": 1.0}]
     pairs = pair_up(a, b, unit=lambda r: r["u"], value=lambda r: r["v"], block=lambda r: r["u"])
     assert pairs == [(1.0, 1.0, 1), (0.0, 1.0, 2)]
+
+
+def test_the_readme_resolution_table_matches_the_params_files():
+    """Every row of the README's "What each params file can resolve" table is recomputed from its params files
+    (tasks × episodes per task × training seeds, and the detectable differences), so a params change that makes
+    the table stale fails here."""
+    import re
+    from pathlib import Path
+
+    from tracer1kit.params import load_params
+
+    repo = Path(__file__).resolve().parents[1]
+    section = (repo / "README.md").read_text().split("### What each params file can resolve")[1]
+    rows = [line for line in section.split("\n\n")[2].splitlines()[2:] if line.startswith("|")]
+    assert len(rows) >= 6
+
+    def shown(x: float) -> str:
+        return "none" if x >= 1 else f"{x:.2f}"
+
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for name in re.findall(r"`([^`]+\.yaml)`", cells[0]):
+            params = load_params(repo / "params" / name)
+            per_task = min(params.eval.episodes_per_task or len(params.env.test_seeds), len(params.env.test_seeds))
+            sizes = (len(params.env.tasks), per_task, len(params.eval.training_seeds))
+            n = sizes[0] * sizes[1] * sizes[2]
+            assert cells[1].startswith(" × ".join(map(str, sizes))), (name, cells[1])
+            assert cells[2] == shown(mdd_unpaired(n)), (name, cells[2])
+            if cells[3] != "none":
+                assert cells[3] == " / ".join(shown(mdd_paired(n, d)) for d in (0.1, 0.2, 0.3)), (name, cells[3])
