@@ -103,5 +103,6 @@ def test_notebooks_that_only_show_results_import_without_torch():
     notebooks 04-06 start in about a second (each of the quick start's notebooks used to pay ~5 s of imports)."""
     code = ("import sys, tracer1kit.notebook, tracer1kit.evaluation.store, tracer1kit.evaluation.report, "
             "tracer1kit.viz.inspector, tracer1kit.viz.dashboards; "
+            "from tracer1kit.evaluation import evaluation_key, row_params, stored_evaluations; "
             "heavy = [m for m in ('torch', 'transformers', 'trl') if m in sys.modules]; assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
