@@ -9,13 +9,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_HOMES = {"build_planner": ".run", "evaluate": ".run", "frozen_planner": ".run", "reuse_stages": ".run",
-          "evaluation_key": ".store", "row_params": ".store", "stored_evaluations": ".store"}
 __all__ = ["build_planner", "evaluate", "evaluation_key", "frozen_planner", "reuse_stages", "row_params",
            "stored_evaluations"]
+_IN_STORE = {"evaluation_key", "row_params", "stored_evaluations"}  # the rest live in .run
 
 
 def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(import_module(_HOMES[name], __name__), name)
+    if name in __all__:
+        return getattr(import_module(".store" if name in _IN_STORE else ".run", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,14 +29,7 @@ from .offline import offline_states
 from .online import episode_record, gui_jobs, run_jobs, tool_jobs
 from .report import write_report
 from .store import CACHE, evaluation_key, identity, read_cache, row_params
-from .variants import (
-    Evaluation,
-    Training,
-    plan_evaluations,
-    same_until,
-    training_dir,
-    trainings_needed,
-)
+from .variants import Evaluation, Training, plan_evaluations, same_until, training_dir, trainings_needed
 
 
 def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Params]:

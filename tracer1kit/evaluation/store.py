@@ -41,6 +41,7 @@ def identity(ev: Evaluation) -> dict[str, Any]:
 
 
 def read_cache(path: Path) -> dict[str, dict[str, Any]]:
+    """Every cached evaluation's records by its key (empty when the file does not exist yet)."""
     return {r["key"]: r["evaluation"] for r in read_jsonl(path) if "evaluation" in r}
 
 
@@ -49,9 +50,10 @@ def stored_evaluations(params: Params, run_dir: str | Path) -> list[dict[str, An
     writing anything; ``FileNotFoundError`` says which are missing and how to compute them."""
     cache = read_cache(RunDir(Path(run_dir)).reports_dir / CACHE)
     evals = plan_evaluations(params)
-    missing = [ev for ev in evals if evaluation_key(ev, params) not in cache]
+    keys = [evaluation_key(ev, params) for ev in evals]
+    missing = [ev for ev, key in zip(evals, keys) if key not in cache]
     if missing:
         names = ", ".join(sorted({f"{ev.variant}-s{ev.seed}" for ev in missing}))
         raise FileNotFoundError(f"{len(missing)} of {len(evals)} evaluations of these params are not in {run_dir} "
                                 f"({names}): run `tracer1kit evaluate PARAMS --run-dir {run_dir}` (or notebook 00) first")
-    return [{**cache[evaluation_key(ev, params)], **identity(ev)} for ev in evals]
+    return [{**cache[key], **identity(ev)} for ev, key in zip(evals, keys)]
