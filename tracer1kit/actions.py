@@ -33,7 +33,9 @@ from typing import Any, Mapping
 
 
 class ActionType(str, Enum):
-    """Every action a planner may forecast: GUI steps first, then tool-use steps."""
+    """Every action a planner may forecast: GUI steps, tool-use steps, then grid (BabyAI) steps. A domain's
+    vocabulary is a subset (``GUI_ACTIONS``, ``TOOL_ACTIONS``, ``GRID_ACTIONS``); a step outside it is refused
+    by that domain's tool agent as not executable, never by the parser."""
 
     CLICK = "click"
     TYPE = "type"
@@ -44,11 +46,18 @@ class ActionType(str, Enum):
     DONE = "done"
     CALL = "call"
     ANSWER = "answer"
+    GOTO = "goto"
+    PICKUP = "pickup"
+    OPEN = "open"
+    DROP = "drop"
+    PUT = "put"
 
 
 GUI_ACTIONS = frozenset({ActionType.CLICK, ActionType.TYPE, ActionType.SELECT, ActionType.PRESS,
                          ActionType.SCROLL, ActionType.WAIT, ActionType.DONE})
 TOOL_ACTIONS = frozenset({ActionType.CALL, ActionType.ANSWER, ActionType.DONE})
+GRID_ACTIONS = frozenset({ActionType.GOTO, ActionType.PICKUP, ActionType.OPEN, ActionType.DROP, ActionType.PUT,
+                          ActionType.DONE})
 SCROLL_DIRECTIONS = ("up", "down", "left", "right")
 
 STATUS_DONE = "done"

@@ -91,6 +91,10 @@ class Observation:
     seed: int = 0
     screenshot_path: str | None = None
     size: tuple[int, int] = (160, 210)  # width, height of the page or image in pixels
+    text: str = ""                      # a domain's rendering of the state in words (grid: what is in view)
+    # A domain's full state as plain JSON data, for its frozen tool agent (grid: the whole level); never shown to
+    # the planner. Stored with the observation so recorded states can be grounded offline.
+    state: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def image(self) -> Image.Image | None:
         """The screenshot, loaded from disk on first use for stored observations."""
@@ -112,6 +116,8 @@ class Observation:
             "seed": self.seed,
             "screenshot_path": self.screenshot_path,
             "size": list(self.size),
+            **({"text": self.text} if self.text else {}),
+            **({"state": self.state} if self.state is not None else {}),
         }
 
     @classmethod
@@ -129,6 +135,8 @@ class Observation:
             seed=data.get("seed", 0),
             screenshot_path=path,
             size=tuple(data.get("size", (160, 210))),
+            text=data.get("text", ""),
+            state=data.get("state"),
         )
 
 

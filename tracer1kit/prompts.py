@@ -18,7 +18,7 @@ from typing import Any, Literal, Mapping
 
 from PIL import Image
 
-from .actions import GUI_ACTIONS, ActionType, Plan, Step, format_plan
+from .actions import GUI_ACTIONS, TOOL_ACTIONS, ActionType, Plan, Step, format_plan
 from .episodes import Element, HistoryItem, Observation
 
 EXAMPLE_PLAN = Plan(
@@ -32,7 +32,8 @@ EXAMPLE_PLAN = Plan(
 SYSTEM_PROMPT = (
     "You plan the next steps of a task on a screen or with tools. "
     "Reply with <think>short reasoning</think> then <answer> with one JSON object per step, one per line. "
-    "Keys in order: action (" + "|".join(a.value for a in ActionType) + "), target (element text or tool name), "
+    "Keys in order: action (" + "|".join(a.value for a in ActionType if a in GUI_ACTIONS | TOOL_ACTIONS)
+    + "), target (element text or tool name), "
     "value (text, option, key, direction or answer), args (tool arguments), instruction, "
     'status ("done" on the step that completes the task). Example:\n' + format_plan(EXAMPLE_PLAN)
 )
@@ -53,7 +54,7 @@ COMPACT_EXAMPLE_PLAN = Plan(
 def compact_system_prompt(tools: bool) -> str:
     """The compact system prompt: the plan format's keys and actions (tool actions and ``args`` only when the
     observation is a tool-use one) and a short example."""
-    actions = [a.value for a in ActionType if tools or a in GUI_ACTIONS]
+    actions = [a.value for a in ActionType if a in GUI_ACTIONS or (tools and a in TOOL_ACTIONS)]
     keys = "target, value, args, instruction" if tools else "target, value, instruction"
     return (f"Plan the next steps. Write one JSON step per line; keys in order: action ({'|'.join(actions)}), "
             f'{keys}, status ("done" ends the task). Example:\n' + format_plan(COMPACT_EXAMPLE_PLAN))
@@ -98,6 +99,8 @@ def compact_user_text(observation: Observation, *, horizon: int, history_len: in
     if shown:
         lines.append("Elements:")
         lines.extend(compact_element(e, names.get(e.ref) or " ".join(e.text.split()) or e.tag) for e in shown)
+    if observation.text:
+        lines.append(observation.text)
     recent = observation.history[-history_len:] if history_len > 0 else ()
     if recent:
         lines.append("History:")
@@ -120,6 +123,8 @@ def user_text(observation: Observation, *, horizon: int, history_len: int, max_e
     if shown:
         lines.append("Elements:")
         lines.extend(e.compact(box=False) for e in shown)
+    if observation.text:  # a domain's words for the state (grid: what is in view, what is carried)
+        lines.append(observation.text)
     recent = observation.history[-history_len:] if history_len > 0 else ()
     lines.append("History:" if recent else "History: none")
     lines.extend(h.compact() for h in recent)
