@@ -14,10 +14,9 @@ import argparse
 import time
 
 from tracer1kit.agents.grounding import DomGrounder
-from tracer1kit.envs.factory import env_slots
 from tracer1kit.evaluation import frozen_planner
-from tracer1kit.evaluation.online import episode_record, gui_jobs, run_jobs
-from tracer1kit.experts.planner import ExpertPlanner
+from tracer1kit.domains.registry import domain_of, expert_planner
+from tracer1kit.evaluation.online import episode_record, eval_jobs, run_jobs
 from tracer1kit.params import load_params
 
 
@@ -28,8 +27,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4])
     args = parser.parse_args()
     params = load_params(args.params)
-    jobs = gui_jobs(params)
-    reference = ExpertPlanner(params.planner.horizon)
+    jobs = eval_jobs(params)["miniwob"]
+    reference = expert_planner(params.planner.horizon)
     planners = [("expert", reference)]
     if args.model:
         planners.append((args.model, frozen_planner(args.model, params)))
@@ -38,7 +37,7 @@ def main() -> None:
     print(f"{'planner':>10} {'workers':>7} {'episodes/min':>12} {'success':>8} {'steps/episode':>13}")
     for name, planner in planners:
         for workers in args.workers:
-            envs = env_slots(params, workers)
+            envs = domain_of(jobs[0][0]).slots(params, workers)
             try:
                 start = time.perf_counter()
                 episodes = run_jobs(planner, DomGrounder(), envs, jobs, max_steps=params.env.max_steps,

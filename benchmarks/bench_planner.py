@@ -28,7 +28,7 @@ from tracer1kit.actions import ActionType, Step
 from tracer1kit.agents.planner import Planner
 from tracer1kit.episodes import Element, HistoryItem, Observation
 from tracer1kit.models import load_policy
-from tracer1kit.prompts import SYSTEM_PROMPT, build_messages, compact_system_prompt
+from tracer1kit.prompts import GUI_CONTEXT, build_messages
 
 TAGS = ["button", "input_text", "div", "span", "a", "label"]
 
@@ -65,7 +65,7 @@ def expert_prompt_tokens(policy, tasks: list[str], seeds: int, horizon: int, max
 
     store = Path(tempfile.mkdtemp(prefix="bench-prompts-"))
     episodes = generate_expert_episodes(tasks, list(range(seeds)), store, split="train", screenshots=False)
-    system = {"full": SYSTEM_PROMPT, "compact": compact_system_prompt(tools=False)}
+    system = {"full": GUI_CONTEXT.system, "compact": GUI_CONTEXT.compact_system}
     sizes = {form: len(policy.tokenizer(text, add_special_tokens=False)["input_ids"]) for form, text in system.items()}
     print("system prompt tokens: " + ", ".join(f"{form} {size}" for form, size in sizes.items()))
     print(f"{'task':<16} {'states':>6} {'full mean':>9} {'full max':>8} {'compact mean':>12} {'compact max':>11} "

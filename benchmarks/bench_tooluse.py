@@ -16,12 +16,12 @@ from collections import Counter
 from tracer1kit.agents.loop import run_episode
 from tracer1kit.agents.tools import ToolExecutor
 from tracer1kit.envs.tooluse import KINDS, ToolUseEnv, make_task
-from tracer1kit.experts.planner import ExpertPlanner
+from tracer1kit.domains.registry import expert_planner
 from tracer1kit.tools import run_tool
 
 
 def bench_kind(kind: str, seeds: range, max_steps: int) -> dict[str, object]:
-    env, expert = ToolUseEnv([kind], max_steps=max_steps), ExpertPlanner(horizon=5)
+    env, expert = ToolUseEnv([kind], max_steps=max_steps), expert_planner(5)
     for seed in seeds:  # render first, so episode timing counts the loop and the tools only
         make_task(kind, seed)
     start = time.perf_counter()

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from tracer1kit.data.examples import examples_from_episodes, to_dataset
-from tracer1kit.experts.data import ensure_expert_data, expert_episodes
+from tracer1kit.domains.data import ensure_expert_data, expert_episodes
 from tracer1kit.params import load_params, with_overrides
 from tracer1kit.rewards import stage1_reward
 from tracer1kit.runs import RunDir

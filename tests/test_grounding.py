@@ -140,7 +140,7 @@ def test_stage2_trains_against_the_grounder_of_its_params():
 
     params = params_from_dict({"grounded": {"grounder": {"kind": "strict", "noise": 0.1, "seed": 5}}})
     judge = default_judge(params)
-    gui, replay = judge.agents["gui"], judge.replay
+    gui, replay = judge.agents("click-test"), judge.replay("click-test")
     assert (gui.strict, gui.noise, gui.seed) == (True, 0.1, 5)
     assert (replay.strict, replay.noise) == (True, 0.0)  # live states are restored without misgroundings
 

@@ -9,16 +9,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "tracer1kit"
 
-# The floors of ../shared/DESIGN.md (text sits on floor 1: tools/ uses it and it uses nothing).
+# The floors of ../shared/DESIGN.md (text sits on floor 1: tools/ uses it and it uses nothing); the domain
+# registry (domains/) sits above the experts and below training, as DESIGN's "one registry above the experts".
 FLOORS = {
     "actions": 1, "params": 1, "runs": 1, "text": 1, "tools": 1, "progress": 1,
     "episodes": 2,
     "envs": 3, "prompts": 3, "rewards": 3,
     "agents": 4, "models": 4, "viz": 4, "metrics": 4,
     "experts": 5, "data": 5,
-    "training": 6,
-    "evaluation": 7,
-    "cli": 8, "notebook": 8, "notebook_runner": 8,
+    "domains": 6,
+    "training": 7,
+    "evaluation": 8,
+    "cli": 9, "notebook": 9, "notebook_runner": 9,
 }
 
 

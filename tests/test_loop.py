@@ -6,7 +6,7 @@ from tracer1kit.agents.base import Grounding
 from tracer1kit.agents.loop import run_batch, run_episode
 from tracer1kit.agents.planner import PlannerOutput, parse_output
 from tracer1kit.envs.base import BrowserAction, Transition
-from tracer1kit.envs.factory import SerialEnvs
+from tracer1kit.envs.serial import SerialEnvs
 from tracer1kit.episodes import Element, Observation
 from tracer1kit.params import GroundedRewardParams, RewardParams
 from tracer1kit.rewards import score_episode

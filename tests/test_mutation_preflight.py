@@ -4,11 +4,13 @@ stages."""
 
 import pytest
 
+from tracer1kit.domains.miniwob import MiniWoBDomain
+from tracer1kit.domains.tooluse import ToolUseDomain
 from tracer1kit.experts.lengths import LONGEST_EPISODE
+from tracer1kit.experts.tooluse import TOOL_USE_LONGEST_EPISODE
 from tracer1kit.params import Params, with_overrides
-from tracer1kit.training.preflight import (TOOL_USE_LONGEST_EPISODE, TrainingInputError, check_env_max_steps,
-                                           check_group_size, check_horizon, check_init_from, check_known_horizon,
-                                           check_some_training, check_tool_max_steps, training_lengths, preflight)
+from tracer1kit.training.preflight import (TrainingInputError, check_group_size, check_horizon, check_init_from,
+                                           check_known_horizon, check_some_training, training_lengths, preflight)
 
 GUI_ONLY = {"tooluse.enabled": False}
 
@@ -51,7 +53,8 @@ def test_the_horizon_may_equal_the_longest_episode_but_not_exceed_it():
 
 
 def test_some_training_episodes_are_needed():
-    message = "no training episodes: set env.tasks and env.train_seeds, or enable tooluse with tooluse.train_seeds"
+    message = ("no training episodes: list training tasks and train seeds for a domain (env.tasks and env.train_seeds; "
+               "tooluse.enabled with tooluse.train_seeds; grid.levels with grid.train_seeds)")
     check_some_training(params(**{"tooluse.enabled": False}))                             # GUI episodes
     check_some_training(params(**{"env.tasks": []}))                                       # tool-use episodes
     assert error(check_some_training, params(**{"env.tasks": [], "tooluse.enabled": False})) == message
@@ -67,20 +70,22 @@ def test_training_lengths_list_each_task_and_tool_kind():
 
 
 def test_env_max_steps_must_hold_the_longest_episode_of_training_and_heldout_tasks():
-    check_env_max_steps(params(**{"env.tasks": ["login-user"], "env.max_steps": LONGEST_EPISODE["login-user"]}))
-    assert error(check_env_max_steps, params(**{"env.tasks": ["login-user"], "env.max_steps": 2})) == (
+    miniwob = MiniWoBDomain()
+    assert miniwob.budget_problems(params(**{"env.tasks": ["login-user"], "env.max_steps": LONGEST_EPISODE["login-user"]})) == []
+    assert miniwob.budget_problems(params(**{"env.tasks": ["login-user"], "env.max_steps": 2})) == [
         "env.max_steps = 2 is less than the longest expert episode of login-user (3 steps): those episodes would "
-        "end unfinished; raise env.max_steps")
+        "end unfinished; raise env.max_steps"]
     heldout = params(**{"env.tasks": ["click-button"], "env.heldout_tasks": ["enter-text"], "env.max_steps": 1})
-    assert "of enter-text (2 steps)" in error(check_env_max_steps, heldout)
+    assert "of enter-text (2 steps)" in miniwob.budget_problems(heldout)[0]
 
 
 def test_tooluse_max_steps_must_hold_the_longest_tool_episode():
     assert TOOL_USE_LONGEST_EPISODE == 4
-    check_tool_max_steps(params(**{"tooluse.max_steps": 4}))
-    check_tool_max_steps(params(**{"tooluse.max_steps": 3, "tooluse.enabled": False}))
-    assert error(check_tool_max_steps, params(**{"tooluse.max_steps": 3})) == (
-        "tooluse.max_steps = 3 is less than the longest tool-use expert episode (4 steps); raise tooluse.max_steps")
+    tooluse = ToolUseDomain()
+    assert tooluse.budget_problems(params(**{"tooluse.max_steps": 4})) == []
+    assert preflight(params(**{"tooluse.max_steps": 3, "tooluse.enabled": False})) == []
+    assert tooluse.budget_problems(params(**{"tooluse.max_steps": 3})) == [
+        "tooluse.max_steps = 3 is less than the longest tool-use expert episode (4 steps); raise tooluse.max_steps"]
 
 
 def test_the_known_horizon_check_uses_the_longest_task():

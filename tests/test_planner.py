@@ -12,12 +12,13 @@ from PIL import Image
 
 from tracer1kit.actions import ActionType, Step, format_plan, parse_plan
 from tracer1kit.agents.grounding import element_names
-from tracer1kit.agents.planner import Planner, PlannerOutput, RandomPlanner
+from tracer1kit.agents.planner import Planner, PlannerOutput, RandomPlanner, random_gui_step, random_tool_step
+from tracer1kit.domains.registry import prompt_contexts
 from tracer1kit.episodes import Element, HistoryItem, Observation
 from tracer1kit.models import Policy, load_policy
-from tracer1kit.params import ModelParams, PlannerParams
+from tracer1kit.params import ModelParams, Params, PlannerParams
 from tracer1kit.prompts import (COMPACT_EXAMPLE_PLAN, COMPACT_TEXT_CHARS, COMPACT_VALUE_CHARS, EXAMPLE_PLAN,
-                                SYSTEM_PROMPT, build_messages, compact_system_prompt, compact_user_text,
+                                SYSTEM_PROMPT, build_messages, compact_user_text,
                                 prompt_form, prompt_images, user_text)
 
 
@@ -48,14 +49,14 @@ def test_prompt_with_screenshot_puts_the_image_first_and_keeps_recent_context_on
 
 def test_prompt_without_screenshot_is_plain_text_and_shows_the_exact_format():
     messages = build_messages(_obs(image=False, history=0), horizon=1, use_image=False, history_len=4,
-                              max_elements=40, tools_text="ocr(image): text in the image")
+                              max_elements=40, context=prompt_contexts(Params())("click-button"))
     text = messages[1]["content"]
     assert isinstance(text, str) and "History: none" in text and "Tools:" not in text  # GUI: no tool list
     assert "Forecast the next 1 step(s)." in text
-    tool_obs = replace(_obs(image=False, history=0), elements=())
+    tool_obs = replace(_obs(image=False, history=0), elements=(), task="tooluse/receipt_tip")
     tool_text = build_messages(tool_obs, horizon=1, use_image=False, history_len=4, max_elements=40,
-                               tools_text="ocr(image): text in the image")[1]["content"]
-    assert "Tools:\nocr(image)" in tool_text and "Elements:" not in tool_text
+                               context=prompt_contexts(Params())(tool_obs.task))[1]["content"]
+    assert "Tools:\nocr(image" in tool_text and "Elements:" not in tool_text
     assert format_plan(EXAMPLE_PLAN) in messages[0]["content"]
     assert parse_plan(SYSTEM_PROMPT.split("Example:\n", 1)[1]) == EXAMPLE_PLAN
     assert prompt_images(_obs(), False) == [] and prompt_images(_obs(image=False), True) == []
@@ -90,16 +91,17 @@ def test_text_only_policy_gets_no_image(tiny):
 
 def test_random_planner_is_deterministic_and_valid():
     observations = [_obs(), _obs(n_elements=3)]
-    a = RandomPlanner(horizon=4, seed=7).plan_batch(observations)
-    b = RandomPlanner(horizon=4, seed=7).plan_batch(observations)
-    c = RandomPlanner(horizon=4, seed=8).plan_batch(observations)
+    a = RandomPlanner(4, random_gui_step, seed=7).plan_batch(observations)
+    b = RandomPlanner(4, random_gui_step, seed=7).plan_batch(observations)
+    c = RandomPlanner(4, random_gui_step, seed=8).plan_batch(observations)
     assert [o.raw_text for o in a] == [o.raw_text for o in b] != [o.raw_text for o in c]
     texts = {e.text for o in observations for e in o.elements}
     for output in a:
         assert len(output.plan) == 4 and parse_plan(output.raw_text) == output.plan
         assert all(s.target in texts for s in output.plan.steps if s.target)
     tool_obs = Observation("What is the total?")
-    steps = [s for o in RandomPlanner(3, seed=1, tools=["ocr"]).plan_batch([tool_obs] * 5) for s in o.plan.steps]
+    planner = RandomPlanner(3, lambda obs, rng: random_tool_step(rng, ["ocr"]), seed=1)
+    steps = [s for o in planner.plan_batch([tool_obs] * 5) for s in o.plan.steps]
     assert {s.action for s in steps} <= {ActionType.CALL, ActionType.ANSWER}
     assert any(s.action is ActionType.CALL and s.target == "ocr" for s in steps)
 
@@ -177,11 +179,12 @@ def test_compact_prompt_is_shorter_in_tokens_and_keeps_the_canonical_format(tiny
     system = compact[0]["content"]
     assert parse_plan(system.split("Example:\n", 1)[1]) == COMPACT_EXAMPLE_PLAN
     assert format_plan(COMPACT_EXAMPLE_PLAN) in system and "call" not in system.split("Example")[0]
-    assert "call|answer" in compact_system_prompt(tools=True) and "args" in compact_system_prompt(tools=True)
+    tool_context = prompt_contexts(Params())("tooluse/table_max")
+    assert "call|answer" in tool_context.compact_system and "args" in tool_context.compact_system
     tool_obs = replace(obs, elements=())
     tool = build_messages(tool_obs, horizon=1, use_image=False, history_len=4, max_elements=40,
-                          tools_text="ocr(image): text in the image", form="compact")
-    assert "Tools:\nocr(image)" in tool[1]["content"] and "call|answer" in tool[0]["content"]
+                          context=tool_context, form="compact")
+    assert "Tools:\nocr(image" in tool[1]["content"] and "call|answer" in tool[0]["content"]
     with pytest.raises(ValueError, match="prompt form must be full or compact"):
         build_messages(obs, horizon=1, use_image=False, history_len=1, max_elements=1, form="short")
 

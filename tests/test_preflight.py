@@ -9,8 +9,8 @@ from tracer1kit.episodes import HistoryItem, Observation
 from tracer1kit.experts.lengths import LONGEST_EPISODE
 from tracer1kit.experts.tooluse import tool_expert_steps
 from tracer1kit.params import Params, with_overrides
-from tracer1kit.training.preflight import (TOOL_USE_LONGEST_EPISODE, TrainingInputError, check_training_input,
-                                           preflight)
+from tracer1kit.experts.tooluse import TOOL_USE_LONGEST_EPISODE
+from tracer1kit.training.preflight import TrainingInputError, check_training_input, preflight
 
 GPU_TASKS = ["click-button", "click-link", "enter-text", "focus-text", "login-user", "click-tab-2", "enter-password"]
 
@@ -72,7 +72,8 @@ def test_every_problem_is_reported_at_once(tmp_path):
 
 def test_no_training_episodes_is_refused_before_any_data():
     assert preflight(params(**{"env.train_seeds": [], "tooluse.enabled": False})) == [
-        "no training episodes: set env.tasks and env.train_seeds, or enable tooluse with tooluse.train_seeds"]
+        "no training episodes: list training tasks and train seeds for a domain (env.tasks and env.train_seeds; "
+        "tooluse.enabled with tooluse.train_seeds; grid.levels with grid.train_seeds)"]
     assert preflight(params(**{"env.train_seeds": []})) == []  # tool use still trains
 
 

@@ -100,7 +100,7 @@ def test_the_readme_resolution_table_matches_the_params_files():
     import re
     from pathlib import Path
 
-    from tracer1kit.evaluation.online import gui_jobs
+    from tracer1kit.evaluation.online import eval_jobs
     from tracer1kit.params import load_params
 
     repo = Path(__file__).resolve().parents[1]
@@ -115,7 +115,7 @@ def test_the_readme_resolution_table_matches_the_params_files():
         cells = [c.strip() for c in row.strip("|").split("|")]
         for name in re.findall(r"`([^`]+\.yaml)`", cells[0]):
             params = load_params(repo / "params" / name)
-            per_task = sum(split == "test" for _, _, split in gui_jobs(params)) // len(params.env.tasks)
+            per_task = sum(split == "test" for _, _, split in eval_jobs(params)["miniwob"]) // len(params.env.tasks)
             sizes = (len(params.env.tasks), per_task, len(params.eval.training_seeds))
             n = sizes[0] * sizes[1] * sizes[2]
             assert cells[1].startswith(" × ".join(map(str, sizes))), (name, cells[1])

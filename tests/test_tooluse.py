@@ -11,7 +11,7 @@ from tracer1kit.agents.loop import run_episode
 from tracer1kit.agents.tools import ToolExecutor
 from tracer1kit.envs.base import Answer, Environment, ToolResult
 from tracer1kit.envs.tooluse import KINDS, ToolUseEnv, make_task
-from tracer1kit.experts.planner import ExpertPlanner
+from tracer1kit.domains.registry import expert_planner
 from tracer1kit.experts.tooluse import tool_expert_steps
 from tracer1kit.text import check_answer
 from tracer1kit.episodes import HistoryItem, Observation
@@ -109,7 +109,7 @@ def _after(obs: Observation, *calls: tuple[Step, str]) -> Observation:
 
 
 def test_expert_forecasts_the_reference_then_uses_what_the_tools_read() -> None:
-    expert, env = ExpertPlanner(horizon=5), ToolUseEnv(["receipt_tip"])
+    expert, env = expert_planner(5), ToolUseEnv(["receipt_tip"])
     obs, task = env.reset(0), make_task("receipt_tip", 0)
     out = expert.plan(obs)
     assert out.plan.steps == pad_to_horizon(task.steps, 5) and parse_plan(out.raw_text) == out.plan
@@ -124,19 +124,19 @@ def test_expert_forecasts_the_reference_then_uses_what_the_tools_read() -> None:
     assert retry[0].target == "zoom" and retry[1:] == task.steps[1:]
     zoom = retry[0]
     assert tool_expert_steps(_after(obs, (read, "x"), (zoom, "y")))[0].value == "unknown"
-    assert ExpertPlanner(horizon=1).plan(obs).plan.steps == task.steps[:1]
+    assert expert_planner(1).plan(obs).plan.steps == task.steps[:1]
 
 
 def test_expert_refuses_foreign_observations() -> None:
     with pytest.raises(ValueError, match="not a generated tool-use task"):
         tool_expert_steps(Observation("q", task="click-button"))
-    out = ExpertPlanner().plan(Observation("other question", task="tooluse/table_max", seed=1))
+    out = expert_planner().plan(Observation("other question", task="tooluse/table_max", seed=1))
     assert out.plan is None and "does not match" in out.error
 
 
 @pytest.mark.parametrize("kind, seed", [("receipt_tip", 0), ("table_max", 1), ("sign_convert", 0)])
 def test_expert_solves_end_to_end_through_the_executor(kind: str, seed: int) -> None:
-    expert = ExpertPlanner(horizon=5)
+    expert = expert_planner(5)
     episode = run_episode(expert, ToolExecutor(), ToolUseEnv([kind]), seed, max_steps=6, reference_planner=expert)
     assert episode.success and episode.reward == 1.0
     assert [r.plan.first.target or r.plan.first.action.value for r in episode.steps][0] == "ocr"

@@ -80,7 +80,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .experts.data import generate_expert_data
+    from .domains.data import generate_expert_data
     from .runs import RunDir
 
     counts = generate_expert_data(load_params(args.params), RunDir.create(args.run_dir).episodes_dir)

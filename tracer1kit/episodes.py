@@ -9,6 +9,7 @@ episodes converted from public datasets.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -138,6 +139,16 @@ class Observation:
             text=data.get("text", ""),
             state=data.get("state"),
         )
+
+
+def observation_json(observation: Observation) -> str:
+    """The one codec for an observation kept in a dataset column (Stage 2 grounds on it): JSON text."""
+    return json.dumps(observation.to_dict(), ensure_ascii=False)
+
+
+def observation_from_json(text: str) -> Observation:
+    """The observation :func:`observation_json` wrote."""
+    return Observation.from_dict(json.loads(text))
 
 
 def _element_dict(e: Element) -> dict[str, Any]:

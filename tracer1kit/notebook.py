@@ -42,7 +42,7 @@ def train_main(params: Params, run: RunDir, stages: Sequence[str] = STAGES) -> R
     """Train the run's main configuration (the evaluation's full TraceR1 row) into its training folder on the
     run's own expert data, which evaluation reuses (generated once per run directory); a finished stage is
     skipped. Prints one line per stage and returns the training folder."""
-    from .experts.data import ensure_expert_data
+    from .domains.data import ensure_expert_data
     from .training.pipeline import train
 
     main = RunDir(main_training_dir(params, run.root))

@@ -14,6 +14,7 @@ tool's output) rather than echo the step.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal, Mapping
 
 from PIL import Image
@@ -29,14 +30,19 @@ EXAMPLE_PLAN = Plan(
     think="fill the form, then submit",
 )
 
-SYSTEM_PROMPT = (
-    "You plan the next steps of a task on a screen or with tools. "
-    "Reply with <think>short reasoning</think> then <answer> with one JSON object per step, one per line. "
-    "Keys in order: action (" + "|".join(a.value for a in ActionType if a in GUI_ACTIONS | TOOL_ACTIONS)
-    + "), target (element text or tool name), "
-    "value (text, option, key, direction or answer), args (tool arguments), instruction, "
-    'status ("done" on the step that completes the task). Example:\n' + format_plan(EXAMPLE_PLAN)
-)
+
+def system_prompt(actions: "list[ActionType] | frozenset[ActionType]", fields: str, example: Plan) -> str:
+    """The full system prompt of a vocabulary: the plan format, the actions (in :class:`ActionType` order), what
+    each key holds (``fields``) and an example plan."""
+    names = "|".join(a.value for a in ActionType if a in actions)
+    return ("You plan the next steps of a task on a screen or with tools. "
+            "Reply with <think>short reasoning</think> then <answer> with one JSON object per step, one per line. "
+            f"Keys in order: action ({names}), {fields}, "
+            'status ("done" on the step that completes the task). Example:\n' + format_plan(example))
+
+
+SYSTEM_PROMPT = system_prompt(GUI_ACTIONS | TOOL_ACTIONS, "target (element text or tool name), value (text, option, "
+                              "key, direction or answer), args (tool arguments), instruction", EXAMPLE_PLAN)
 
 
 PromptForm = Literal["full", "compact"]
@@ -51,13 +57,30 @@ COMPACT_EXAMPLE_PLAN = Plan(
 )
 
 
-def compact_system_prompt(tools: bool) -> str:
-    """The compact system prompt: the plan format's keys and actions (tool actions and ``args`` only when the
-    observation is a tool-use one) and a short example."""
-    actions = [a.value for a in ActionType if a in GUI_ACTIONS or (tools and a in TOOL_ACTIONS)]
-    keys = "target, value, args, instruction" if tools else "target, value, instruction"
-    return (f"Plan the next steps. Write one JSON step per line; keys in order: action ({'|'.join(actions)}), "
-            f'{keys}, status ("done" ends the task). Example:\n' + format_plan(COMPACT_EXAMPLE_PLAN))
+def compact_system_prompt(actions: "list[ActionType] | frozenset[ActionType]", keys: str = "target, value, instruction",
+                          example: Plan = COMPACT_EXAMPLE_PLAN) -> str:
+    """The compact system prompt of a vocabulary: the plan format's keys and actions and a short example."""
+    names = "|".join(a.value for a in ActionType if a in actions)
+    return (f"Plan the next steps. Write one JSON step per line; keys in order: action ({names}), "
+            f'{keys}, status ("done" ends the task). Example:\n' + format_plan(example))
+
+
+@dataclass(frozen=True)
+class PromptContext:
+    """What a domain puts in its planner prompt: the system message of each form (its action vocabulary and an
+    example) and fixed text the user turn ends with (tool use: the tool list under ``Tools:``)."""
+
+    system: str
+    compact_system: str
+    tools_text: str | None = None
+
+
+GUI_CONTEXT = PromptContext(SYSTEM_PROMPT, compact_system_prompt(GUI_ACTIONS))
+
+
+def gui_context(task: str) -> PromptContext:
+    """Every task's context is the GUI one (the default where no domain registry is asked)."""
+    return GUI_CONTEXT
 
 
 def prompt_form(setting: str, supports_images: bool) -> PromptForm:
@@ -105,7 +128,7 @@ def compact_user_text(observation: Observation, *, horizon: int, history_len: in
     if recent:
         lines.append("History:")
         lines.extend(compact_history(h) for h in recent)
-    if tools_text and not observation.elements:
+    if tools_text:
         lines.append("Tools:")
         lines.append(tools_text.strip())
     lines.append(f"Plan {horizon} steps.")
@@ -128,7 +151,7 @@ def user_text(observation: Observation, *, horizon: int, history_len: int, max_e
     recent = observation.history[-history_len:] if history_len > 0 else ()
     lines.append("History:" if recent else "History: none")
     lines.extend(h.compact() for h in recent)
-    if tools_text and not observation.elements:  # tool-use observations carry no page elements
+    if tools_text:
         lines.append("Tools:")
         lines.append(tools_text.strip())
     lines.append(f"Forecast the next {horizon} step(s).")
@@ -136,16 +159,17 @@ def user_text(observation: Observation, *, horizon: int, history_len: int, max_e
 
 
 def build_messages(observation: Observation, *, horizon: int, use_image: bool, history_len: int,
-                   max_elements: int, tools_text: str | None = None, form: PromptForm = "full",
+                   max_elements: int, context: PromptContext = GUI_CONTEXT, form: PromptForm = "full",
                    names: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
-    """System + user chat messages for one planning call (``K = 1`` is the reactive baseline) in ``form``;
-    the compact form names elements with ``names`` (``agents.grounding.element_names``)."""
+    """System + user chat messages for one planning call (``K = 1`` is the reactive baseline) in ``form``, with
+    the observation's domain's ``context``; the compact form names elements with ``names``
+    (``agents.grounding.element_names``)."""
     if form not in ("full", "compact"):
         raise ValueError(f"prompt form must be full or compact (got {form!r})")
     compose = user_text if form == "full" else compact_user_text
     text = compose(observation, horizon=horizon, history_len=history_len, max_elements=max_elements,
-                   tools_text=tools_text, names=names)
-    system = SYSTEM_PROMPT if form == "full" else compact_system_prompt(bool(tools_text) and not observation.elements)
+                   tools_text=context.tools_text, names=names)
+    system = context.system if form == "full" else context.compact_system
     if not use_image:
         return [{"role": "system", "content": system}, {"role": "user", "content": text}]
     # With an image every content is a list of blocks (one shape per column, as datasets/Arrow require).

@@ -13,7 +13,7 @@ from typing import Any, Protocol, Sequence
 
 from ..actions import ActionType, Step
 from ..envs.base import BatchEnv, Environment, Transition
-from ..envs.factory import SerialEnvs
+from ..envs.serial import SerialEnvs
 from ..episodes import Episode, HistoryItem, Observation, StepRecord
 from .base import Grounding, ToolAgent
 from .feedback import ground_step, step_feedback

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..actions import ActionType, Plan, Step, format_plan, try_parse_plan
 from ..episodes import Observation
 from ..params import PlannerParams
-from ..prompts import PromptForm, build_messages, prompt_form, prompt_images
+from ..prompts import PromptContext, PromptForm, gui_context, build_messages, prompt_form, prompt_images
 from .grounding import element_names
 
 
@@ -32,13 +32,16 @@ def parse_output(text: str) -> PlannerOutput:
     return PlannerOutput(outcome.plan, text, outcome.error, outcome.error_step)
 
 
+Contexts = Callable[[str], PromptContext]  # task → what its domain's prompts say (domains.registry.prompt_contexts)
+
+
 def planner_messages(observation: Observation, *, horizon: int, use_image: bool, history_len: int, max_elements: int,
-                     tools_text: str | None, form: PromptForm) -> list[dict[str, Any]]:
+                     context: PromptContext, form: PromptForm) -> list[dict[str, Any]]:
     """The planner's chat messages (training examples and planning calls alike): the compact form names the
     elements with the grounder's canonical words."""
     names = element_names(observation) if form == "compact" else None
     return build_messages(observation, horizon=horizon, use_image=use_image, history_len=history_len,
-                          max_elements=max_elements, tools_text=tools_text, form=form, names=names)
+                          max_elements=max_elements, context=context, form=form, names=names)
 
 
 class Planner:
@@ -46,7 +49,7 @@ class Planner:
 
     def __init__(self, policy: Any, *, horizon: int = 5, max_new_tokens: int = 256, temperature: float = 1.0,
                  top_p: float = 0.99, greedy: bool = True, history_len: int = 4, max_elements: int = 40,
-                 tools_text: str | None = None, prompt: str = "full") -> None:
+                 contexts: Contexts = gui_context, prompt: str = "full") -> None:
         if horizon < 1:
             raise ValueError(f"planner.horizon must be >= 1 (got {horizon})")
         self.policy = policy
@@ -57,23 +60,23 @@ class Planner:
         self.greedy = greedy or temperature == 0.0
         self.history_len = history_len
         self.max_elements = max_elements
-        self.tools_text = tools_text
+        self.contexts = contexts
         self.form = prompt_form(prompt, policy.supports_images)  # planner.prompt: full | compact | auto
 
     @classmethod
     def from_params(cls, policy: Any, params: PlannerParams, *, horizon: int | None = None,
-                    greedy: bool | None = None, tools_text: str | None = None) -> "Planner":
+                    greedy: bool | None = None, contexts: Contexts = gui_context) -> "Planner":
         return cls(policy, horizon=horizon or params.horizon, max_new_tokens=params.max_new_tokens,
                    temperature=params.temperature, top_p=params.top_p,
                    greedy=params.greedy_eval if greedy is None else greedy, history_len=params.history_len,
-                   max_elements=params.max_elements, tools_text=tools_text, prompt=params.prompt)
+                   max_elements=params.max_elements, contexts=contexts, prompt=params.prompt)
 
     def prompt(self, observation: Observation) -> tuple[list[dict[str, Any]], list[Any]]:
         """The chat messages and images for one observation."""
         images = prompt_images(observation, self.policy.supports_images)
         messages = planner_messages(observation, horizon=self.horizon, use_image=bool(images),
                                     history_len=self.history_len, max_elements=self.max_elements,
-                                    tools_text=self.tools_text, form=self.form)
+                                    context=self.contexts(observation.task), form=self.form)
         return messages, images
 
     def plan(self, observation: Observation) -> PlannerOutput:
@@ -111,41 +114,46 @@ class Planner:
 _GUI = [ActionType.CLICK, ActionType.CLICK, ActionType.TYPE, ActionType.SELECT, ActionType.PRESS,
         ActionType.SCROLL, ActionType.WAIT, ActionType.DONE]
 _WORDS = ["yes", "no", "ok", "hello", "42", "submit", "alice"]
+StepMaker = Callable[[Observation, random.Random], Step]
+
+
+def random_gui_step(observation: Observation, rng: random.Random) -> Step:
+    """A random valid GUI step on one of the page's elements."""
+    action = rng.choice(_GUI)
+    element = rng.choice(observation.elements)
+    target = element.text.strip()[:80] or element.tag
+    if action is ActionType.DONE:
+        return Step(action, instruction="the task is complete", done=True)
+    if action is ActionType.WAIT:
+        return Step(action, instruction="wait")
+    value = {ActionType.TYPE: rng.choice(_WORDS), ActionType.SELECT: rng.choice(_WORDS),
+             ActionType.PRESS: rng.choice(["Enter", "Tab"]),
+             ActionType.SCROLL: rng.choice(["up", "down"])}.get(action, "")
+    return Step(action, target=target, value=value, instruction=f"{action.value} {target}")
+
+
+def random_tool_step(rng: random.Random, tools: Sequence[str] = ()) -> Step:
+    """A random call of one of ``tools`` (70 %) or a random numeric answer."""
+    if tools and rng.random() < 0.7:
+        tool = rng.choice(tools)
+        return Step(ActionType.CALL, target=tool, instruction=f"call {tool}")
+    answer = str(rng.randint(0, 100))
+    return Step(ActionType.ANSWER, value=answer, instruction=f"answer {answer}", done=True)
 
 
 class RandomPlanner:
-    """The floor: random valid steps over the observation's elements, or random tool calls when none."""
+    """The floor: ``horizon`` random valid steps per call from ``step`` (its domain's random step: e.g.
+    :func:`random_gui_step`), seeded."""
 
-    def __init__(self, horizon: int, seed: int = 0, tools: Sequence[str] = ()) -> None:
+    def __init__(self, horizon: int, step: StepMaker, seed: int = 0) -> None:
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1 (got {horizon})")
         self.horizon = horizon
-        self.tools = tuple(tools)
+        self.step = step
         self._rng = random.Random(seed)
 
-    def _gui_step(self, observation: Observation) -> Step:
-        action = self._rng.choice(_GUI)
-        element = self._rng.choice(observation.elements)
-        target = element.text.strip()[:80] or element.tag
-        if action is ActionType.DONE:
-            return Step(action, instruction="the task is complete", done=True)
-        if action is ActionType.WAIT:
-            return Step(action, instruction="wait")
-        value = {ActionType.TYPE: self._rng.choice(_WORDS), ActionType.SELECT: self._rng.choice(_WORDS),
-                 ActionType.PRESS: self._rng.choice(["Enter", "Tab"]),
-                 ActionType.SCROLL: self._rng.choice(["up", "down"])}.get(action, "")
-        return Step(action, target=target, value=value, instruction=f"{action.value} {target}")
-
-    def _tool_step(self) -> Step:
-        if self.tools and self._rng.random() < 0.7:
-            tool = self._rng.choice(self.tools)
-            return Step(ActionType.CALL, target=tool, instruction=f"call {tool}")
-        answer = str(self._rng.randint(0, 100))
-        return Step(ActionType.ANSWER, value=answer, instruction=f"answer {answer}", done=True)
-
     def plan(self, observation: Observation) -> PlannerOutput:
-        make = (lambda: self._gui_step(observation)) if observation.elements else self._tool_step
-        plan = Plan(tuple(make() for _ in range(self.horizon)), think="random")
+        plan = Plan(tuple(self.step(observation, self._rng) for _ in range(self.horizon)), think="random")
         return PlannerOutput(plan, format_plan(plan))
 
     def plan_batch(self, observations: Sequence[Observation]) -> list[PlannerOutput]:

@@ -20,9 +20,10 @@ from dataclasses import replace
 from typing import Any, Iterable, Sequence
 
 from ..actions import DONE_STEP, ActionType, Plan, Step, format_plan, pad_to_horizon, real_steps
-from ..envs.base import is_tool_task
-from ..episodes import Episode, HistoryItem, Observation
+from ..agents.planner import Contexts, planner_messages
+from ..episodes import Episode, HistoryItem, Observation, observation_json
 from ..params import Params
+from ..prompts import gui_context, prompt_form
 
 
 def executed_step(episode: Episode, t: int) -> Step:
@@ -74,10 +75,9 @@ def observation_at(episode: Episode, t: int) -> Observation:
 
 
 def examples_from_episodes(episodes: Iterable[Episode], params: Params, *, use_image: bool,
-                           horizon: int | None = None, tools_text: str | None = None) -> list[dict[str, Any]]:
-    """Training rows for every step of every successful episode."""
-    from ..agents.planner import planner_messages
-    from ..prompts import prompt_form
+                           contexts: Contexts = gui_context, horizon: int | None = None) -> list[dict[str, Any]]:
+    """Training rows for every step of every successful episode; ``contexts`` gives each task's prompt context
+    (``domains.registry.prompt_contexts``)."""
 
     horizon = horizon or params.planner.horizon
     form = prompt_form(params.planner.prompt, use_image)
@@ -92,13 +92,13 @@ def examples_from_episodes(episodes: Iterable[Episode], params: Params, *, use_i
             prompt = planner_messages(obs, horizon=horizon, use_image=use_image and image is not None,
                                       history_len=params.planner.history_len,
                                       max_elements=params.planner.max_elements,
-                                      tools_text=tools_text if is_tool_task(episode.task) else None, form=form)
+                                      context=contexts(episode.task), form=form)
             rows.append({
                 "prompt": prompt,
                 "completion": [{"role": "assistant", "content": reference}],
                 "images": [image] if image is not None else [],
                 "reference": reference,
-                "observation": json.dumps(obs.to_dict(), ensure_ascii=False),
+                "observation": observation_json(obs),
                 "task": episode.task, "seed": episode.seed, "step": t, "episode_id": episode.episode_id,
                 "prefix": json.dumps([executed_step(episode, i).to_dict() for i in range(t)], ensure_ascii=False),
             })

@@ -1,7 +1,6 @@
 """What every environment offers the agent loop, and the executable actions tool agents produce.
 
-Also the one test of which environment a task name belongs to: generated tool-use tasks are named
-``tooluse/<kind>`` (:data:`TASK_PREFIX`), every other task is a MiniWoB++ task.
+Which environment family a task belongs to is its domain's business (``tracer1kit.domains``), not a test here.
 """
 
 from __future__ import annotations
@@ -10,14 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from ..episodes import Observation, Point
-
-TASK_PREFIX = "tooluse/"
-
-
-def is_tool_task(task: str) -> bool:
-    """Whether ``task`` names a generated tool-use task (``tooluse/<kind>``) rather than a MiniWoB++ task."""
-    return task.startswith(TASK_PREFIX)
-
 
 @dataclass(frozen=True, slots=True)
 class BrowserAction:

@@ -30,10 +30,11 @@ from ..episodes import Observation
 from ..tools.convert import convert
 from ..text import check_answer, format_number, numbers_in
 from ..tools.vision import LINE_SEPARATOR
-from .base import TASK_PREFIX, Answer, ToolResult, Transition, is_tool_task
+from .base import Answer, ToolResult, Transition
 
-__all__ = ["KINDS", "ToolUseTask", "make_task", "kind_of", "recipe", "ToolUseEnv"]
+__all__ = ["KINDS", "ToolUseTask", "make_task", "kind_of", "is_tool_task", "tool_task", "recipe", "ToolUseEnv"]
 
+TASK_PREFIX = "tooluse/"  # a generated tool-use task is named tooluse/<kind>
 MAX_WIDTH = 320
 Reading = tuple[tuple[str, str], ...]  # what the image states: (label, number as written) pairs
 
@@ -62,7 +63,7 @@ class ToolUseTask:
 
     @property
     def name(self) -> str:
-        return TASK_PREFIX + self.kind
+        return tool_task(self.kind)
 
 
 # ---------------------------------------------------------------- rendering
@@ -326,6 +327,16 @@ def recipe(kind: str) -> Kind:
     return KINDS[kind]
 
 
+def is_tool_task(task: str) -> bool:
+    """Whether ``task`` is named like a generated tool-use task (``tooluse/<kind>``)."""
+    return task.startswith(TASK_PREFIX)
+
+
+def tool_task(kind: str) -> str:
+    """The task name of a tool-use kind (``receipt_tip`` → ``tooluse/receipt_tip``)."""
+    return TASK_PREFIX + kind
+
+
 def kind_of(task: str) -> str:
     """The kind of a tool-use task name (``tooluse/receipt_tip`` → ``receipt_tip``); ``ValueError`` otherwise."""
     if not is_tool_task(task) or task.removeprefix(TASK_PREFIX) not in KINDS:
@@ -368,7 +379,7 @@ class ToolUseEnv:
         if max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         self.kinds, self.max_steps = list(kinds), max_steps
-        self.task = TASK_PREFIX + self.kinds[0]
+        self.task = tool_task(self.kinds[0])
         self.current: ToolUseTask | None = None
         self.calls: list[ToolResult] = []
         self._observation: Observation | None = None

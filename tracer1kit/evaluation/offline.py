@@ -10,12 +10,13 @@ state by state.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..actions import real_steps
+from ..agents.base import ToolAgent
 from ..agents.feedback import step_feedback
+from ..agents.loop import PlannerLike
 from ..data.examples import executed_step, observation_at, reference_plan
-from ..envs.base import is_tool_task
 from ..episodes import Episode
 from ..metrics import consistent_prefix_length, get_protocol, judge_step, position_agreement, record_from_step
 from ..params import Params
@@ -24,10 +25,11 @@ from ..rewards import trajectory_reward
 Record = dict[str, Any]
 
 
-def offline_states(planner: Any, episodes: Sequence[Episode], params: Params, gui_agent: Any,
-                   tool_agent: Any) -> list[Record]:
-    """One record per recorded state of the (successful) expert ``episodes``: the first step's judgement, the
-    forecast's agreement with each real reference step, its consistent prefix and its Stage-1 reward."""
+def offline_states(planner: PlannerLike, episodes: Sequence[Episode], params: Params,
+                   agents: Callable[[str], ToolAgent]) -> list[Record]:
+    """One record per recorded state of the (successful) expert ``episodes``: the first step's judgement (by the
+    task's frozen tool agent, ``agents(task)``), the forecast's agreement with each real reference step, its
+    consistent prefix and its Stage-1 reward."""
     protocol = get_protocol(params.eval.protocol)
     horizon = params.planner.horizon
     states = [(episode, t) for episode in episodes if episode.success for t in range(len(episode.steps))]
@@ -42,8 +44,7 @@ def offline_states(planner: Any, episodes: Sequence[Episode], params: Params, gu
         reference = reference_plan(episode, t, horizon)
         real = real_steps(reference)
         step = output.plan.first if output.plan is not None else None
-        agent = tool_agent if is_tool_task(episode.task) else gui_agent
-        feedback = step_feedback(step, view, agent, parse_error=output.error)
+        feedback = step_feedback(step, view, agents(episode.task), parse_error=output.error)
         judged = judge_step(record_from_step(step, view, feedback),
                             record_from_step(executed_step(episode, t), recorded.observation, recorded.feedback),
                             protocol)

@@ -5,25 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from ..actions import ActionType
+from ..agents.base import ToolAgent
 from ..agents.loop import LoopTimings, PlannerLike, run_batch
-from ..envs.base import BatchEnv, is_tool_task
-from ..envs.factory import tool_jobs as factory_tool_jobs
+from ..domains.registry import active, domain_of
+from ..envs.base import BatchEnv
 from ..episodes import Episode
 from ..params import Params
 from ..rewards import score_episode
 
 
-def gui_jobs(params: Params) -> list[tuple[str, int, str]]:
-    """(task, seed, split): held-out seeds of the training tasks, then held-out tasks never trained on."""
-    seeds = params.env.test_seeds[: params.eval.episodes_per_task]
-    return ([(t, s, "test") for t in params.env.tasks for s in seeds]
-            + [(t, s, "heldout") for t in params.env.heldout_tasks for s in seeds])
-
-
-def tool_jobs(params: Params) -> list[tuple[str, int, str]]:
-    """(task, seed, split) of the tool-use test seeds."""
-    return [(task, seed, "test") for task, seed in factory_tool_jobs(params.tooluse.kinds, params.tooluse.test_seeds)]
+def eval_jobs(params: Params) -> dict[str, list[tuple[str, int, str]]]:
+    """(task, seed, split) per active domain: its held-out seeds of the training tasks, then its held-out tasks."""
+    return {domain.name: domain.eval_jobs(params) for domain in active(params)}
 
 
 def task_affine_rounds(tasks: Sequence[str], width: int) -> list[list[int]]:
@@ -55,7 +48,7 @@ def _take(left: dict[str, list[int]], task: str) -> int:
     return index
 
 
-def run_jobs(planner: PlannerLike, tool_agent: Any, envs: BatchEnv, jobs: Sequence[tuple[str, int, str]], *,
+def run_jobs(planner: PlannerLike, tool_agent: ToolAgent, envs: BatchEnv, jobs: Sequence[tuple[str, int, str]], *,
              max_steps: int, variant: str, reference_planner: PlannerLike | None,
              params: Params, timings: LoopTimings | None = None) -> list[Episode]:
     """Episodes for every job, in the jobs' order, ``len(envs)`` at a time so the planner batches across
@@ -72,26 +65,19 @@ def run_jobs(planner: PlannerLike, tool_agent: Any, envs: BatchEnv, jobs: Sequen
 
 
 def episode_record(episode: Episode) -> dict[str, Any]:
-    """One online episode as a plain record (``split`` is ``test``, ``heldout`` or ``tool``): success, steps,
-    steps not executable / not parsed, the mean Stage-1 reward (real steps) and first-step match per step, and
-    for tool use GTA's tool selection (the first call names the reference's first tool) and executable calls."""
+    """One online episode as a plain record (``split`` as its domain reports it: ``test``, ``heldout``, ``tool``):
+    success, steps, steps not executable / not parsed, the mean Stage-1 reward (real steps) and first-step match
+    per step, and what the domain adds (tool use: GTA's tool selection and executable calls)."""
     steps = episode.steps
+    domain = domain_of(episode.task)
     rewards = [r.rewards["stage1/total"] for r in steps if "stage1/total" in r.rewards]
-    record: dict[str, Any] = {
-        "task": episode.task, "seed": episode.seed, "split": "tool" if is_tool_task(episode.task) else episode.split,
+    return {
+        "task": episode.task, "seed": episode.seed, "split": domain.split_label(episode.split),
         "success": episode.success, "steps": len(steps), "interrupted": episode.interrupted,
         "non_executable": sum(1 for r in steps if r.feedback is not None and not r.feedback.executable),
         "parse_failures": sum(1 for r in steps if r.plan is None),
         "stage1_reward": sum(rewards) / len(rewards) if rewards else None,
         "first_step_matched": (sum(bool(r.feedback and r.feedback.matched_reference) for r in steps) / len(steps)
                                if steps else None),
+        **domain.record_fields(episode),
     }
-    if is_tool_task(episode.task):
-        calls = [r for r in steps if r.plan is not None and r.plan.steps[0].action is ActionType.CALL]
-        reference = steps[0].reference.steps[0] if steps and steps[0].reference is not None else None
-        if reference is not None:
-            chosen = calls[0].plan.steps[0].target if calls else ""
-            record["tool_selected"] = reference.action is ActionType.CALL and chosen == reference.target
-        record["calls"] = len(calls)
-        record["calls_executable"] = sum(1 for r in calls if r.feedback is not None and r.feedback.executable)
-    return record

@@ -6,16 +6,19 @@ already run for the same params are reused from there) and write the report to `
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from ..agents.grounding import make_grounder
+from ..actions import Step
+from ..agents.base import ToolAgent
+
 from ..agents.planner import Planner, RandomPlanner
-from ..agents.tools import ToolExecutor, tool_descriptions
-from ..envs.factory import env_slots
-from ..episodes import Episode, EpisodeStore
-from ..experts.data import ensure_expert_data, expert_episodes
+from ..domains.data import ensure_expert_data, expert_episodes
+from ..domains.registry import active, domain_of, expert_steps, prompt_contexts, tool_agents
+from ..envs.base import BatchEnv
+from ..episodes import Episode, EpisodeStore, Observation
 from ..experts.planner import ExpertPlanner
 from ..metrics import get_protocol
 from ..models import load_policy
@@ -26,7 +29,7 @@ from ..training.common import STAGES, final_dir
 from ..training.pipeline import train
 from ..training.processes import refuse_several_processes
 from .offline import offline_states
-from .online import episode_record, gui_jobs, run_jobs, tool_jobs
+from .online import episode_record, eval_jobs, run_jobs
 from .report import write_report
 from .store import CACHE, evaluation_key, identity, read_cache, row_params
 from .variants import Evaluation, Training, plan_evaluations, same_until, training_dir, trainings_needed
@@ -35,9 +38,9 @@ from .variants import Evaluation, Training, plan_evaluations, same_until, traini
 def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Params]:
     """The planner a row evaluates, and the params it is evaluated with (:func:`row_params`)."""
     if ev.variant == "random":
-        return RandomPlanner(horizon=params.planner.horizon, seed=ev.seed), params
+        return RandomPlanner(params.planner.horizon, random_step, seed=ev.seed), params
     if ev.variant == "expert":
-        return ExpertPlanner(horizon=params.planner.horizon), params
+        return ExpertPlanner(params.planner.horizon, expert_steps), params
     trained = row_params(ev, params)
     spec = (str(final_dir(RunDir(training_dir(root, ev.training)), ev.checkpoint)) if ev.training is not None
             else params.model.spec)
@@ -50,7 +53,12 @@ def frozen_planner(spec: str, params: Params) -> Any:
     adapter = params.model.lora.adapter_path if spec == params.model.spec else None
     frozen = params.model.lora.model_copy(update={"enabled": False, "adapter_path": adapter})
     policy = load_policy(params.model.model_copy(update={"spec": spec, "lora": frozen}))
-    return Planner.from_params(policy, params.planner, tools_text=tool_descriptions())
+    return Planner.from_params(policy, params.planner, contexts=prompt_contexts(params))
+
+
+def random_step(observation: Observation, rng: random.Random) -> Step:
+    """A random valid step of the observation's domain (the ``random`` floor)."""
+    return domain_of(observation.task).random_step(observation, rng)
 
 
 def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> Path:
@@ -90,8 +98,9 @@ def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_epi
     with ``progress``, a line per evaluation on the kit's progress log."""
     cache_path = run.reports_dir / CACHE
     cached = read_cache(cache_path)
-    grounder, executor = make_grounder(params.eval.grounder), ToolExecutor()
-    gui_slots, tool_slots = env_slots(params, params.eval.workers), env_slots(params)
+    domains = active(params)
+    slots = {d.name: d.slots(params, params.eval.workers) for d in domains}
+    agents = tool_agents(params, "eval")
     evaluations = []
     keys = [evaluation_key(ev, params) for ev in evals]
     new = [k for k in dict.fromkeys(keys) if k not in cached]
@@ -101,32 +110,33 @@ def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_epi
             if key not in cached:
                 if progress:
                     log.info(f"evaluation {new.index(key) + 1}/{len(new)}: {identity(ev)['label']}")
-                cached[key] = _evaluate_one(ev, params, run, (gui_slots, tool_slots), (grounder, executor),
-                                            test_episodes)
+                cached[key] = _evaluate_one(ev, params, run, slots, agents, test_episodes)
                 append_jsonl(cache_path, {"key": key, "evaluation": cached[key]})
                 if progress:
                     pace.update(new.index(key) + 1, len(new), unit="evaluation")
             evaluations.append({**cached[key], **identity(ev)})
     finally:
-        gui_slots.close()
-        tool_slots.close()
+        for envs in slots.values():
+            envs.close()
     return evaluations
 
 
-def _evaluate_one(ev: Evaluation, params: Params, run: RunDir, slots: tuple[Any, Any], agents: tuple[Any, Any],
-                  test_episodes: list[Episode]) -> dict[str, Any]:
-    """One evaluation: online episodes (GUI held-out seeds and tasks, tool use) and offline states."""
+def _evaluate_one(ev: Evaluation, params: Params, run: RunDir, slots: dict[str, BatchEnv],
+                  agents: Callable[[str], ToolAgent], test_episodes: list[Episode]) -> dict[str, Any]:
+    """One evaluation: online episodes of every active domain (held-out seeds and tasks) and offline states."""
     planner, trained = build_planner(ev, params, run.root)
-    reference = ExpertPlanner(horizon=trained.planner.horizon)
+    reference = ExpertPlanner(trained.planner.horizon, expert_steps)
     start = time.perf_counter()
     label = identity(ev)["label"]
-    episodes = run_jobs(planner, agents[0], slots[0], gui_jobs(params), max_steps=params.env.max_steps,
-                        variant=label, reference_planner=reference, params=trained)
-    if params.tooluse.enabled:
-        episodes += run_jobs(planner, agents[1], slots[1], tool_jobs(params), max_steps=params.tooluse.max_steps,
-                             variant=label, reference_planner=reference, params=trained)
+    episodes = []
+    for domain in active(params):
+        jobs = eval_jobs(params)[domain.name]
+        if jobs:
+            episodes += run_jobs(planner, agents(jobs[0][0]), slots[domain.name], jobs,
+                                 max_steps=domain.max_steps(params), variant=label, reference_planner=reference,
+                                 params=trained)
     EpisodeStore(run.episodes_dir / "eval").write_all(episodes)
-    states = offline_states(planner, test_episodes, trained, *agents)
+    states = offline_states(planner, test_episodes, trained, agents)
     return {**identity(ev), "horizon": trained.planner.horizon,
             "checkpoint": ev.checkpoint or ("untrained" if ev.variant == "base" else "scripted"),
             "episodes": [episode_record(e) for e in episodes], "states": states,

@@ -1,9 +1,9 @@
-"""Expert episodes as training and reference data, generated once per run directory.
+"""Expert episodes as training and reference data: the store, its manifest, and MiniWoB++'s parallel generator.
 
-MiniWoB++ experts run on every task and seed (train/val/test seeds of ``env.tasks``, test seeds of
-``env.heldout_tasks`` as split ``heldout``); the tool-use expert runs on its train/test seeds. Each episode is
-recorded by the agent loop through the frozen tool agents, like any planner's. A manifest beside each store
-records the params it was generated from, so a second call with the same params does nothing.
+Each domain's expert runs on its tasks and seeds (``tracer1kit.domains.data`` asks each domain); every episode
+is recorded by the agent loop through the frozen tool agent, like any planner's. A manifest beside each store
+records what it was generated from, so a second call with the same params does nothing. MiniWoB++ episodes are
+generated here in browser processes, one task per process.
 """
 
 from __future__ import annotations
@@ -16,25 +16,31 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from ..actions import Step
+
 from ..agents.base import ToolAgent
 from ..agents.loop import run_batch
 from ..envs.base import Environment
-from ..envs.factory import SerialEnvs, make_env, tool_jobs
-from ..episodes import Episode, EpisodeStore
-from ..params import Params
-from ..runs import RunDir, atomic_write_text
+from ..envs.serial import SerialEnvs
+from ..episodes import Episode, EpisodeStore, Observation
+from ..runs import atomic_write_text
 from .gui import expert_for
-from .planner import ExpertPlanner
+from .planner import ExpertPlanner, ExpertSteps
 
-EXPERT_DIR = "expert"
-TOOLUSE_DIR = "tooluse_expert"
 MANIFEST = "manifest.json"
 
 
-def run_expert_episode(env: Environment, seed: int, max_steps: int, agent: ToolAgent, horizon: int = 5) -> Episode:
+def gui_expert_steps(observation: Observation) -> list[Step]:
+    """The MiniWoB++ expert of the observation's task: its remaining steps on this page."""
+    return expert_for(observation.task).next_steps(observation)
+
+
+def run_expert_episode(env: Environment, seed: int, max_steps: int, agent: ToolAgent, horizon: int = 5,
+                       steps: ExpertSteps = gui_expert_steps) -> Episode:
     """One expert episode on ``env`` through the frozen tool agent, recorded by the agent loop (each step's plan
-    is the expert's forecast, its feedback what the agent executed)."""
-    return run_batch(ExpertPlanner(horizon), agent, SerialEnvs.of(env), [(env.task, seed)],
+    is the expert's forecast, its feedback what the agent executed); ``steps`` is the expert (MiniWoB++'s by
+    default)."""
+    return run_batch(ExpertPlanner(horizon, steps), agent, SerialEnvs.of(env), [(env.task, seed)],
                      max_steps=max_steps, variant="expert")[0]
 
 
@@ -66,10 +72,11 @@ def generate_expert_episodes(tasks: list[str], seeds: list[int], store_dir: Path
     else:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
             results = list(pool.map(_run_task, *zip(*jobs), [screenshots] * len(jobs), [max_steps] * len(jobs)))
-    return _store([e for episodes in results for e in episodes], store_dir, split)
+    return store_episodes([e for episodes in results for e in episodes], store_dir, split)
 
 
-def _store(episodes: list[Episode], store_dir: Path, split: str) -> list[Episode]:
+def store_episodes(episodes: list[Episode], store_dir: Path, split: str) -> list[Episode]:
+    """Store ``episodes`` as the expert's (variant ``expert``) episodes of ``split``; returns them as stored."""
     store = EpisodeStore(store_dir)
     stored = [replace(episode, split=split, variant="expert") for episode in episodes]
     for episode in stored:
@@ -93,64 +100,3 @@ def generated_once(store_dir: Path, key: Any, generate: Callable[[], dict[str, i
     counts = generate()
     atomic_write_text(manifest, json.dumps({"key": digest, "counts": counts}))
     return counts
-
-
-def generate_gui_episodes(params: Params, store_dir: Path) -> dict[str, int]:
-    """Expert episodes of ``env.tasks`` (train/val/test seeds) and ``env.heldout_tasks`` (test seeds, split
-    ``heldout``) into ``store_dir``; returns episodes per split."""
-    cfg = params.env
-
-    def generate() -> dict[str, int]:
-        plan = [("train", cfg.tasks, cfg.train_seeds), ("val", cfg.tasks, cfg.val_seeds),
-                ("test", cfg.tasks, cfg.test_seeds), ("heldout", cfg.heldout_tasks, cfg.test_seeds)]
-        return {split: len(generate_expert_episodes(list(tasks), list(seeds), store_dir, split=split,
-                                                    screenshots=cfg.screenshots, max_steps=cfg.max_steps,
-                                                    workers=cfg.workers))
-                for split, tasks, seeds in plan if tasks and seeds}
-
-    return generated_once(store_dir, cfg.model_dump(mode="json", exclude={"workers", "headless"}), generate)
-
-
-def generate_tooluse_episodes(params: Params, store_dir: Path) -> dict[str, int]:
-    """The tool-use expert through the real tools on every train/test seed into ``store_dir``."""
-    from ..agents.tools import ToolExecutor
-
-    cfg = params.tooluse
-
-    def generate() -> dict[str, int]:
-        planner, executor, counts = ExpertPlanner(horizon=params.planner.horizon), ToolExecutor(), {}
-        with SerialEnvs(lambda task: make_env(task, params)) as envs:
-            for split, seeds in (("train", cfg.train_seeds), ("test", cfg.test_seeds)):
-                episodes = [e for job in tool_jobs(params.tooluse.kinds, seeds)
-                            for e in run_batch(planner, executor, envs, [job], max_steps=cfg.max_steps,
-                                               variant="expert")]
-                counts[split] = len(_store(episodes, store_dir, split))
-        return counts
-
-    return generated_once(store_dir, cfg.model_dump(mode="json"), generate)
-
-
-def generate_expert_data(params: Params, episodes_root: Path) -> dict[str, dict[str, int]]:
-    """Expert episodes per split for MiniWoB++ (``gui``) and, when enabled, tool use (``tooluse``) under
-    ``episodes_root``; each store is generated only once for the same params."""
-    counts = {"gui": generate_gui_episodes(params, episodes_root / EXPERT_DIR)}
-    if params.tooluse.enabled:
-        counts["tooluse"] = generate_tooluse_episodes(params, episodes_root / TOOLUSE_DIR)
-    return counts
-
-
-def ensure_expert_data(params: Params, run: RunDir, episodes_root: Path | None = None) -> Path:
-    """The episodes folder holding the run's expert data, generated unless already there. With ``episodes_root``
-    (a sub-run sharing its parent's data) nothing is generated."""
-    if episodes_root is not None:
-        return episodes_root
-    generate_expert_data(params, run.episodes_dir)
-    return run.episodes_dir
-
-
-def expert_episodes(params: Params, episodes_root: Path, split: str) -> list[Episode]:
-    """The stored expert episodes of a split: MiniWoB++ and, when enabled, tool use."""
-    episodes = EpisodeStore(episodes_root / EXPERT_DIR).read(split=split)
-    if params.tooluse.enabled:
-        episodes += EpisodeStore(episodes_root / TOOLUSE_DIR).read(split=split)
-    return episodes

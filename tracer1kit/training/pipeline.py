@@ -7,21 +7,13 @@ from pathlib import Path
 from typing import Sequence
 
 from ..data.examples import examples_from_episodes, to_dataset
-from ..experts.data import ensure_expert_data, expert_episodes
+from ..domains.data import ensure_expert_data, expert_episodes
+from ..domains.registry import prompt_contexts
 from ..params import Params
 from ..runs import RunDir, changed_keys
 from .common import STAGES, TrainingInputError, check_horizon, final_dir, log
 from .preflight import check_training_input
 from .processes import is_main_process, process_state, quiet_replicas
-
-
-def tools_text(params: Params) -> str | None:
-    """The tool list shown in tool-use prompts (None when tool use is off)."""
-    if not params.tooluse.enabled:
-        return None
-    from ..agents.tools import tool_descriptions
-
-    return tool_descriptions()
 
 
 def init_source(params: Params, run: RunDir, stage: str, stages: Sequence[str]) -> str:
@@ -81,11 +73,11 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
     episodes = expert_episodes(params, root, "train")
     if not episodes or not any(e.success for e in episodes):
         raise TrainingInputError(f"no successful expert episodes in {root} for split 'train': "
-                                 "check env.tasks / env.train_seeds in the params file")
+                                 "check the training tasks and their train seeds in the params file")
     check_horizon(params, max(len(e.steps) for e in episodes if e.success))
     use_image = load_for_training(params, params.model.spec).supports_images
     dataset = to_dataset(examples_from_episodes(episodes, params, use_image=use_image,
-                                                tools_text=tools_text(params)))
+                                                contexts=prompt_contexts(params)))
     lines = [f"data: {len(dataset)} training examples from {len(episodes)} expert episodes (horizon {params.planner.horizon})"]
     trainers = {"sft": train_sft, "stage1": train_stage1, "stage2": train_stage2}
     for stage in stages:

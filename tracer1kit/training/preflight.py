@@ -2,8 +2,9 @@
 
 ``tracer1kit check`` runs :func:`preflight` (for every training the evaluation plans as well) and ``train`` runs
 :func:`check_training_input` before it generates any expert data; both call the same checks, so they cannot
-drift. Episode lengths come from the measured ``LONGEST_EPISODE`` of each MiniWoB++ task and the tool-use
-expert's longest path; once the expert data exists, ``check_horizon`` runs again on the real episodes.
+drift. Each domain checks its own part of the params and knows its tasks' measured longest expert episodes
+(``Domain.problems``, ``Domain.lengths``); once the expert data exists, ``check_horizon`` runs again on the real
+episodes.
 This module imports nothing heavy (no torch, no transformers): ``check`` stays fast.
 """
 
@@ -13,17 +14,10 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..envs.tooluse import KINDS
-from ..experts.lengths import LONGEST_EPISODE
+from ..domains.registry import active
 from ..params import Params, TrainStageParams
 
 STAGES = ("sft", "stage1", "stage2")
-
-# The longest successful tool-use expert episode (experts/tooluse.py): OCR, a zoom when the first reading
-# fails, the computing tool, the answer; without the zoom 3 steps. Measured over seeds 0-49 of the three kinds
-# (2-core VM): 5 of 50 episodes took 4 steps (receipt_tip seeds 12, 27, 42, 48; sign_convert seed 17).
-TOOL_USE_LONGEST_EPISODE = 4
-
 
 class TrainingInputError(ValueError):
     """Bad training input, found before any training step runs."""
@@ -53,55 +47,17 @@ def check_horizon(params: Params, longest_episode: int, which: str = "") -> None
             f"{longest_episode} or train on longer tasks")
 
 
-def check_task_names(params: Params) -> None:
-    unknown = [t for t in (*params.env.tasks, *params.env.heldout_tasks) if t not in LONGEST_EPISODE]
-    if unknown:
-        raise TrainingInputError(
-            f"env.tasks / env.heldout_tasks: no scripted expert for {', '.join(map(repr, unknown))}; "
-            f"supported tasks: {', '.join(sorted(LONGEST_EPISODE))}")
-
-
-def check_tool_kinds(params: Params) -> None:
-    if not params.tooluse.enabled:
-        return
-    unknown = [k for k in params.tooluse.kinds if k not in KINDS]
-    if unknown or not params.tooluse.kinds:
-        problem = f"unknown kind {', '.join(map(repr, unknown))}" if unknown else "no kinds listed"
-        raise TrainingInputError(f"tooluse.kinds: {problem}; list some of {', '.join(KINDS)} "
-                                 "or set tooluse.enabled: false")
-
-
 def check_some_training(params: Params) -> None:
-    gui = bool(params.env.tasks and params.env.train_seeds)
-    tool = bool(params.tooluse.enabled and params.tooluse.train_seeds)
-    if not gui and not tool:
-        raise TrainingInputError("no training episodes: set env.tasks and env.train_seeds, or enable tooluse "
-                                 "with tooluse.train_seeds")
+    if not any(domain.jobs(params, "train") for domain in active(params)):
+        raise TrainingInputError("no training episodes: list training tasks and train seeds for a domain "
+                                 "(env.tasks and env.train_seeds; tooluse.enabled with tooluse.train_seeds; "
+                                 "grid.levels with grid.train_seeds)")
 
 
 def training_lengths(params: Params) -> dict[str, int]:
-    """The longest expert episode, in steps, of each training task (``env.tasks``, tool use when enabled);
-    the task names must be known (:func:`check_task_names`, :func:`check_tool_kinds`)."""
-    lengths = {task: LONGEST_EPISODE[task] for task in params.env.tasks}
-    if params.tooluse.enabled:
-        lengths.update({f"tool use ({kind})": TOOL_USE_LONGEST_EPISODE for kind in params.tooluse.kinds})
-    return lengths
-
-
-def check_env_max_steps(params: Params) -> None:
-    """Room in ``env.max_steps`` for each MiniWoB++ task's longest expert episode."""
-    short = [f"{task} ({LONGEST_EPISODE[task]} steps)" for task in (*params.env.tasks, *params.env.heldout_tasks)
-             if LONGEST_EPISODE[task] > params.env.max_steps]
-    if short:
-        raise TrainingInputError(f"env.max_steps = {params.env.max_steps} is less than the longest expert episode of "
-                                 f"{', '.join(short)}: those episodes would end unfinished; raise env.max_steps")
-
-
-def check_tool_max_steps(params: Params) -> None:
-    """Room in ``tooluse.max_steps`` for the longest tool-use expert episode."""
-    if params.tooluse.enabled and params.tooluse.max_steps < TOOL_USE_LONGEST_EPISODE:
-        raise TrainingInputError(f"tooluse.max_steps = {params.tooluse.max_steps} is less than the longest tool-use "
-                                 f"expert episode ({TOOL_USE_LONGEST_EPISODE} steps); raise tooluse.max_steps")
+    """The longest expert episode, in steps, of each training task of every active domain (the task names must
+    be known: no :meth:`Domain.problems`)."""
+    return {task: steps for domain in active(params) for task, steps in domain.lengths(params).items()}
 
 
 def check_known_horizon(params: Params) -> None:
@@ -114,15 +70,16 @@ def check_known_horizon(params: Params) -> None:
 
 def preflight(params: Params, stages: Sequence[str] = STAGES) -> list[str]:
     """Every problem with the training input that the params alone decide (empty: none), for ``stages``."""
-    names = [partial(check_task_names, params), partial(check_tool_kinds, params)]
-    problems = [problem for check in names for problem in _fails(check)]
+    names = [problem for domain in active(params) for problem in domain.problems(params)]
     enabled = [s for s in STAGES if s in stages and getattr(params.train, s).enabled]
     checks: list[Callable[[], None]] = [partial(check_init_from, s, getattr(params.train, s).init_from) for s in enabled]
     checks += [partial(check_group_size, s, getattr(params.train, s)) for s in enabled if s != "sft"]
     checks.append(partial(check_some_training, params))
-    if not problems:  # lengths are known for known tasks only
-        checks += [partial(check, params) for check in (check_env_max_steps, check_tool_max_steps, check_known_horizon)]
-    return problems + [problem for check in checks for problem in _fails(check)]
+    problems = names + [problem for check in checks for problem in _fails(check)]
+    if names:  # lengths are known for known tasks only
+        return problems
+    budgets = [problem for domain in active(params) for problem in domain.budget_problems(params)]
+    return problems + budgets + _fails(partial(check_known_horizon, params))
 
 
 def check_training_input(params: Params, stages: Sequence[str] = STAGES) -> None:

@@ -3,8 +3,10 @@ by the frozen tool agent, and the reward is the execution feedback:
 
 - ``offline`` (the paper's form): ground the step on the recorded state; executable? same effect as the
   reference step (same element / same tool result / correct answer)?
-- ``live``: additionally restore the live MiniWoB++ state (reset by seed, replay the reference prefix),
-  execute the grounded action and check that the task state advanced.
+- ``live``: additionally restore the live state (reset by seed, replay the reference prefix), execute the
+  grounded action and check that the task state advanced.
+
+Which tool agent judges a step, and which environment restores it, is the task's domain's (``tracer1kit.domains``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any, Callable
 from ..actions import Step, completion_text, parse_plan, try_parse_plan
 from ..agents.base import ToolAgent
 from ..agents.feedback import ground_step, step_feedback
-from ..envs.base import Environment, Transition, is_tool_task
-from ..episodes import Feedback, Observation
+from ..domains.registry import domain_of, tool_agents
+from ..envs.base import Environment, Transition
+from ..episodes import Feedback, observation_from_json
 from ..params import Params
 from ..rewards import grounded_reward
 from ..runs import RunDir
@@ -28,17 +31,17 @@ TERMS = ("executable", "matched", "advanced")
 
 
 class GroundedJudge:
-    """Runs a completion's first step through the frozen tool agent and returns the execution feedback
-    (:func:`~tracer1kit.agents.feedback.step_feedback`); in live mode the step is also executed on the
-    restored state (reset by seed, the reference prefix replayed by ``replay_agent``, a noise-free twin of the GUI
-    agent, so the state is the recorded one) so ``advanced`` is known."""
+    """Runs a completion's first step through the frozen tool agent of its task (``agents(task)``) and returns the
+    execution feedback (:func:`~tracer1kit.agents.feedback.step_feedback`); in live mode the step is also executed
+    on the restored state (reset by seed, the reference prefix replayed by ``replay(task)``, a noise-free twin of
+    the agent, so the state is the recorded one) so ``advanced`` is known."""
 
-    def __init__(self, params: Params, gui_agent: ToolAgent, tool_agent: ToolAgent | None = None,
+    def __init__(self, params: Params, agents: Callable[[str], ToolAgent],
                  env_factory: Callable[[str], Environment] | None = None,
-                 replay_agent: ToolAgent | None = None) -> None:
+                 replay: Callable[[str], ToolAgent] | None = None) -> None:
         self.params = params
-        self.agents = {"gui": gui_agent, "tool": tool_agent}
-        self.replay = replay_agent or gui_agent
+        self.agents = agents
+        self.replay = replay or agents
         self.env_factory = env_factory
         self.envs: dict[str, Environment] = {}
         self.feedback = lru_cache(maxsize=4096)(self._feedback)
@@ -46,24 +49,22 @@ class GroundedJudge:
     def _feedback(self, text: str, observation: str, reference: str, task: str, seed: int, prefix: str) -> Feedback:
         outcome = try_parse_plan(text)
         step = outcome.plan.first if outcome.plan is not None else None
-        obs = Observation.from_dict(json.loads(observation))
-        agent = self.agents["tool" if is_tool_task(task) else "gui"]
-        if agent is None:
-            raise ValueError(f"a tool-use example ({task}) but tool use is off (tooluse.enabled: false)")
+        obs = observation_from_json(observation)
+        agent = self.agents(task)
         grounding = ground_step(step, obs, agent)
         transition = None
         if self.env_factory is not None and grounding is not None and grounding.executable:
-            transition = self._execute(task, seed, prefix, grounding.action, agent)
+            transition = self._execute(task, seed, prefix, grounding.action)
         return step_feedback(step, obs, agent, reference=parse_plan(reference).first, grounding=grounding,
                              transition=transition, parse_error=outcome.error)
 
-    def _execute(self, task: str, seed: int, prefix: str, action: Any, agent: ToolAgent) -> Transition | None:
+    def _execute(self, task: str, seed: int, prefix: str, action: Any) -> Transition | None:
         """Restore the recorded state live and execute ``action`` there; ``None`` if the state cannot be restored."""
         env = self.envs.get(task)
         if env is None:
             env = self.envs[task] = self.env_factory(task)
         obs = env.reset(seed)
-        replay = agent if is_tool_task(task) else self.replay
+        replay = self.replay(task)
         for raw in json.loads(prefix):
             grounding = ground_step(Step.from_dict(raw), obs, replay)
             if grounding is None:
@@ -104,18 +105,12 @@ def stage2_reward_funcs(judge: GroundedJudge) -> tuple[list[Callable], list[floa
 
 
 def default_judge(params: Params) -> GroundedJudge:
-    """The frozen tool agents of the kit: the GUI grounder of ``grounded.grounder`` for GUI steps, the real-tool
-    executor for tool use; live mode executes on environments from :func:`~tracer1kit.envs.factory.make_env`
-    (no screenshots)."""
-    from ..agents.grounding import make_grounder
-    from ..agents.tools import ToolExecutor
-    from ..envs.factory import make_env
-
-    tool_agent = ToolExecutor() if params.tooluse.enabled else None
-    live = (lambda task: make_env(task, params, screenshots=False)) if params.grounded.mode == "live" else None
-    grounder = params.grounded.grounder
-    return GroundedJudge(params, make_grounder(grounder), tool_agent, live,
-                         make_grounder(grounder.model_copy(update={"noise": 0.0})))
+    """Each task's domain's frozen tool agent for training (``grounded.grounder`` for GUI steps, the real tools for
+    tool use, …); live mode executes on the domain's environments (no screenshots), restored by the agent's
+    noise-free twin."""
+    live = ((lambda task: domain_of(task).make_env(task, params, screenshots=False))
+            if params.grounded.mode == "live" else None)
+    return GroundedJudge(params, tool_agents(params, "train"), live, tool_agents(params, "replay"))
 
 
 def train_stage2(params: Params, run: RunDir, dataset: Any, init_from: str | Path, *,
