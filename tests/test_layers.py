@@ -12,6 +12,7 @@ PACKAGE = REPO / "tracer1kit"
 # The floors of ../shared/DESIGN.md (text sits on floor 1: tools/ uses it and it uses nothing).
 FLOORS = {
     "actions": 1, "params": 1, "runs": 1, "text": 1, "tools": 1, "progress": 1,
+    "paramdocs": 1,
     "episodes": 2,
     "envs": 3, "prompts": 3, "rewards": 3,
     "agents": 4, "models": 4, "viz": 4, "metrics": 4,
