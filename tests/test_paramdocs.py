@@ -36,7 +36,7 @@ def test_each_value_key_has_one_row_under_its_section():
             assert f"## `{doc.key}`" in text
 
 
-def test_defaults_are_the_instance_s_not_the_class_s():
+def test_defaults_are_those_of_a_default_params_set():
     docs = {d.key: d for d in key_docs()}
     assert docs["train.sft.max_steps"].default == "200" and docs["train.stage1.max_steps"].default == "40"
     assert docs["env.train_seeds"].default == "[0, 1, …, 19] (20 values)"
