@@ -38,19 +38,18 @@ except ModuleNotFoundError:  # Python 3.10: mutmut depends on toml there
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "tracer1kit"
 
-# module → (its source file, the fast tests that cover it). Each module's own mutation tests come first.
+# module → (its source file, the fast tests that cover it): its own test file first (tests are named by subject).
 MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "actions": ("tracer1kit/actions.py", ("tests/test_mutation_actions.py", "tests/test_actions.py")),
-    "rewards": ("tracer1kit/rewards.py", ("tests/test_mutation_rewards.py", "tests/test_rewards.py",
-                                          "tests/test_loop.py")),
-    "metrics": ("tracer1kit/metrics.py", ("tests/test_mutation_metrics.py", "tests/test_metrics.py")),
-    "params": ("tracer1kit/params.py", ("tests/test_mutation_params.py", "tests/test_params.py")),
-    "calculator": ("tracer1kit/tools/calculator.py", ("tests/test_mutation_calculator.py", "tests/test_tools.py")),
-    "preflight": ("tracer1kit/training/preflight.py", ("tests/test_mutation_preflight.py", "tests/test_preflight.py")),
-    "stats": ("tracer1kit/evaluation/stats.py", ("tests/test_mutation_stats.py", "tests/test_stats.py")),
-    "results": ("tracer1kit/evaluation/results.py", ("tests/test_mutation_results.py", "tests/test_evaluation.py")),
-    "variants": ("tracer1kit/evaluation/variants.py", ("tests/test_mutation_variants.py", "tests/test_evaluation.py")),
-    "feedback": ("tracer1kit/agents/feedback.py", ("tests/test_mutation_feedback.py", "tests/test_loop.py")),
+    "actions": ("tracer1kit/actions.py", ("tests/test_actions.py",)),
+    "rewards": ("tracer1kit/rewards.py", ("tests/test_rewards.py", "tests/test_loop.py")),
+    "metrics": ("tracer1kit/metrics.py", ("tests/test_metrics.py",)),
+    "params": ("tracer1kit/params.py", ("tests/test_params.py",)),
+    "calculator": ("tracer1kit/tools/calculator.py", ("tests/test_tools.py",)),
+    "preflight": ("tracer1kit/training/preflight.py", ("tests/test_preflight.py",)),
+    "stats": ("tracer1kit/evaluation/stats.py", ("tests/test_stats.py",)),
+    "results": ("tracer1kit/evaluation/results.py", ("tests/test_results.py", "tests/test_evaluation.py")),
+    "variants": ("tracer1kit/evaluation/variants.py", ("tests/test_variants.py", "tests/test_evaluation.py")),
+    "feedback": ("tracer1kit/agents/feedback.py", ("tests/test_feedback.py", "tests/test_loop.py")),
 }
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}

@@ -13,6 +13,7 @@ PACKAGE = REPO / "tracer1kit"
 # registry (domains/) sits above the experts and below training, as DESIGN's "one registry above the experts".
 FLOORS = {
     "actions": 1, "params": 1, "runs": 1, "text": 1, "tools": 1, "progress": 1,
+    "paramdocs": 1,
     "episodes": 2,
     "envs": 3, "prompts": 3, "rewards": 3,
     "agents": 4, "models": 4, "viz": 4, "metrics": 4,

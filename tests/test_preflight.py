@@ -1,5 +1,7 @@
 """The training checks the params alone decide: each problem named with its key and fix, all reported at once,
-and the tool-use episode length they assume is the expert's."""
+each check on both sides of its rule (batch divisible by the group, horizon and step budgets against the longest
+known expert episode, names known, something to train on), which checks run for which stages, and the tool-use
+episode length they assume is the expert's."""
 
 import pytest
 
@@ -9,8 +11,12 @@ from tracer1kit.episodes import HistoryItem, Observation
 from tracer1kit.experts.lengths import LONGEST_EPISODE
 from tracer1kit.experts.tooluse import tool_expert_steps
 from tracer1kit.params import Params, with_overrides
+from tracer1kit.domains.miniwob import MiniWoBDomain
+from tracer1kit.domains.tooluse import ToolUseDomain
 from tracer1kit.experts.tooluse import TOOL_USE_LONGEST_EPISODE
-from tracer1kit.training.preflight import TrainingInputError, check_training_input, preflight
+from tracer1kit.training.preflight import (TrainingInputError, check_group_size, check_horizon, check_init_from,
+                                           check_known_horizon, check_some_training, check_training_input,
+                                           preflight, training_lengths)
 
 GPU_TASKS = ["click-button", "click-link", "enter-text", "focus-text", "login-user", "click-tab-2", "enter-password"]
 
@@ -88,3 +94,118 @@ def test_the_tool_use_expert_takes_at_most_the_assumed_steps(kind):
     rest = tool_expert_steps(unread)
     assert rest[0].target == "zoom" and rest[-1].action is ActionType.ANSWER
     assert 1 + len(rest) == TOOL_USE_LONGEST_EPISODE
+
+
+GUI_ONLY = {"tooluse.enabled": False}
+
+
+def error(check, *args) -> str:
+    with pytest.raises(TrainingInputError) as info:
+        check(*args)
+    return str(info.value)
+
+
+def test_the_batch_must_divide_into_whole_groups():
+    ok = params(**{"train.stage1.per_device_batch_size": 3, "train.stage1.gradient_accumulation_steps": 2,
+                   "train.stage1.num_generations": 6})
+    check_group_size("stage1", ok.train.stage1)                      # 3 × 2 = 6 generations: one group
+    bad = params(**{"train.stage1.per_device_batch_size": 3, "train.stage1.gradient_accumulation_steps": 3,
+                    "train.stage1.num_generations": 6})
+    assert error(check_group_size, "stage1", bad.train.stage1) == (
+        "train.stage1: per_device_batch_size × gradient_accumulation_steps = 9 is not divisible by num_generations "
+        "= 6; set per_device_batch_size to a multiple of 6")
+
+
+def test_init_from_must_exist(tmp_path):
+    check_init_from("stage2", None)
+    check_init_from("stage2", str(tmp_path))
+    assert error(check_init_from, "stage2", str(tmp_path / "gone")) == (
+        f"train.stage2.init_from: checkpoint {tmp_path / 'gone'} does not exist; train the earlier stage first or "
+        "point init_from at a saved model folder")
+
+
+def test_the_horizon_may_equal_the_longest_episode_but_not_exceed_it():
+    check_horizon(params(**{"planner.horizon": 3}), 3)
+    assert error(check_horizon, params(**{"planner.horizon": 4}), 3) == (
+        "planner.horizon = 4 is larger than the longest training episode (3 steps); lower planner.horizon to at "
+        "most 3 or train on longer tasks")
+    assert "(3 steps: login-user)" in error(check_horizon, params(**{"planner.horizon": 4}), 3, "login-user")
+
+
+def test_some_training_episodes_are_needed():
+    message = ("no training episodes: list training tasks and train seeds for a domain (env.tasks and env.train_seeds; "
+               "tooluse.enabled with tooluse.train_seeds; grid.levels with grid.train_seeds)")
+    check_some_training(params(**{"tooluse.enabled": False}))                             # GUI episodes
+    check_some_training(params(**{"env.tasks": []}))                                       # tool-use episodes
+    assert error(check_some_training, params(**{"env.tasks": [], "tooluse.enabled": False})) == message
+    assert error(check_some_training, params(**{"env.train_seeds": [], "tooluse.train_seeds": []})) == message
+    assert error(check_some_training, params(**{"env.tasks": [], "tooluse.train_seeds": []})) == message
+
+
+def test_training_lengths_list_each_task_and_tool_kind():
+    p = params(**{"env.tasks": ["click-button", "login-user"], "tooluse.kinds": ["table_max", "receipt_tip"]})
+    assert training_lengths(p) == {"click-button": 1, "login-user": 3, "tool use (table_max)": 4,
+                                   "tool use (receipt_tip)": 4}
+    assert training_lengths(with_overrides(p, GUI_ONLY)) == {"click-button": 1, "login-user": 3}
+
+
+def test_env_max_steps_must_hold_the_longest_episode_of_training_and_heldout_tasks():
+    miniwob = MiniWoBDomain()
+    assert miniwob.budget_problems(params(**{"env.tasks": ["login-user"],
+                                             "env.max_steps": LONGEST_EPISODE["login-user"]})) == []
+    assert miniwob.budget_problems(params(**{"env.tasks": ["login-user"], "env.max_steps": 2})) == [
+        "env.max_steps = 2 is less than the longest expert episode of login-user (3 steps): those episodes would "
+        "end unfinished; raise env.max_steps"]
+    heldout = params(**{"env.tasks": ["click-button"], "env.heldout_tasks": ["enter-text"], "env.max_steps": 1})
+    assert "of enter-text (2 steps)" in miniwob.budget_problems(heldout)[0]
+
+
+def test_tooluse_max_steps_must_hold_the_longest_tool_episode():
+    assert TOOL_USE_LONGEST_EPISODE == 4
+    tooluse = ToolUseDomain()
+    assert tooluse.budget_problems(params(**{"tooluse.max_steps": 4})) == []
+    assert preflight(params(**{"tooluse.max_steps": 3, "tooluse.enabled": False})) == []
+    assert tooluse.budget_problems(params(**{"tooluse.max_steps": 3})) == [
+        "tooluse.max_steps = 3 is less than the longest tool-use expert episode (4 steps); raise tooluse.max_steps"]
+
+
+def test_the_known_horizon_check_uses_the_longest_task():
+    gui = params(**{"env.tasks": ["click-button", "login-user", "enter-text"], **GUI_ONLY})
+    check_known_horizon(with_overrides(gui, {"planner.horizon": 3}))
+    assert "(3 steps: login-user, the longest" in error(check_known_horizon, with_overrides(gui, {"planner.horizon": 4}))
+    check_known_horizon(params(**{"env.tasks": [], "tooluse.enabled": False, "planner.horizon": 30}))  # nothing known
+
+
+def test_preflight_checks_the_stages_it_is_given():
+    bad = params(**{f"train.{s}.num_generations": 3 for s in ("sft", "stage1", "stage2")})
+    problems = preflight(bad)
+    assert [p.split(":")[0] for p in problems] == ["train.stage1", "train.stage2"]         # never the SFT batch
+    assert [p.split(":")[0] for p in preflight(bad, ["stage2"])] == ["train.stage2"]
+    assert preflight(bad, []) == []
+
+
+def test_init_from_is_checked_for_each_enabled_stage_only(tmp_path):
+    missing = str(tmp_path / "gone")
+    bad = params(**{f"train.{s}.init_from": missing for s in ("sft", "stage1", "stage2")})
+    assert [p.split(":")[0] for p in preflight(bad)] == [f"train.{s}.init_from" for s in ("sft", "stage1", "stage2")]
+    assert preflight(with_overrides(bad, {"train.sft.enabled": False}), ["sft"]) == []
+
+
+def test_unknown_names_skip_the_length_checks_but_not_the_others():
+    bad = params(**{"env.tasks": ["nope"], "env.max_steps": 1, "train.stage2.num_generations": 3})
+    problems = preflight(bad)
+    assert [p.split(" ")[0] for p in problems] == ["env.tasks", "train.stage2:"]
+
+
+def test_resume_takes_the_newest_complete_checkpoint_by_step_number(tmp_path):
+    from tracer1kit.runs import RunDir
+    from tracer1kit.training.common import last_checkpoint, stage_dir
+
+    run = RunDir.create(tmp_path / "run")
+    assert last_checkpoint(run, "stage1") is None                                  # no stage folder yet
+    for name, complete in (("checkpoint-9", True), ("checkpoint-10", True), ("checkpoint-100", False),
+                           ("checkpoint-final", True), ("checkpoint-2", True)):
+        (stage_dir(run, "stage1") / name).mkdir(parents=True)
+        if complete:
+            (stage_dir(run, "stage1") / name / "trainer_state.json").write_text("{}")
+    assert last_checkpoint(run, "stage1") == stage_dir(run, "stage1") / "checkpoint-10"   # 10 > 9, not "9" > "10"

@@ -51,6 +51,13 @@ def input_notes(params: Params) -> list[str]:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    if args.explain:
+        from .paramdocs import explain
+
+        print(explain(args.explain, load_params(args.params) if args.params else None, args.params or ""))
+        return 0
+    if args.params is None:
+        raise ParamsError("check: name a params file (e.g. params/quickstart.yaml), or --explain KEY")
     params = load_params(args.params)
     problems = input_problems(params)
     for problem in problems:
@@ -114,14 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     debug_help = "show the traceback of an error instead of one message (also: TRACER1KIT_DEBUG=1)"
     parser.add_argument("--debug", action="store_true", help=debug_help)
 
-    def add(name: str, help_text: str, func) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, func, params_nargs: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("params", help="a params YAML file (see params/)")
+        p.add_argument("params", nargs=params_nargs, help="a params YAML file (see params/)")
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
         p.set_defaults(func=func)
         return p
 
-    add("check", "validate a params file and every input check decidable before training, then exit", _cmd_check)
+    p = add("check", "validate a params file and every input check decidable before training, then exit",
+            _cmd_check, params_nargs="?")
+    p.add_argument("--explain", metavar="KEY", help="print what a params key means instead (dotted, e.g. "
+                   "planner.horizon): its description, type, default and allowed values; with a params file, also "
+                   "its value there (every key: docs/params.md)")
     p = add("run", "execute the notebooks in order with papermill into a run directory", _cmd_run)
     p.add_argument("--run-dir", required=True, help="the run directory (created if missing)")
     p.add_argument("--force", action="store_true", help="re-run notebooks already completed for these params")

@@ -23,26 +23,40 @@ class Section(BaseModel):
 
 
 class RunParams(Section):
-    name: str = "quickstart"
-    seed: int = 0
+    """The run as a whole: its name, its seed and the notebooks ``tracer1kit run`` executes."""
+
+    name: str = Field(default="quickstart", description="A label for the run, shown in reports.")
+    seed: int = Field(default=0, description="The global random seed (sampling, shuffling, weight initialisation).")
     notebooks: list[str] = Field(default_factory=lambda: [
         "00_quickstart", "01_trajectory_forecasting", "02_stage1_reward_shaping",
-        "03_stage2_tool_feedback_rft", "04_evaluation_and_ablations", "05_inspect_trajectories", "06_study"])
+        "03_stage2_tool_feedback_rft", "04_evaluation_and_ablations", "05_inspect_trajectories", "06_study"],
+        description="The notebooks `tracer1kit run` executes, in order (names in notebooks/ without .ipynb).")
 
 
 class EnvParams(Section):
     """MiniWoB++ tasks, seeds and browser settings."""
 
-    tasks: list[str] = Field(default_factory=lambda: ["click-button", "enter-text", "login-user"])
-    heldout_tasks: list[str] = Field(default_factory=list)
-    train_seeds: list[int] = Field(default_factory=lambda: list(range(0, 20)))
-    val_seeds: list[int] = Field(default_factory=lambda: list(range(1000, 1005)))
-    test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2010)))
-    max_steps: int = Field(default=12, ge=1, le=200)
-    screenshots: bool = True
-    workers: int = Field(default=1, ge=1, le=64)
-    episode_max_time_s: float = Field(default=3600.0, gt=0)
-    headless: bool = True
+    tasks: list[str] = Field(default_factory=lambda: ["click-button", "enter-text", "login-user"],
+                             description="The MiniWoB++ tasks trained and evaluated on.")
+    heldout_tasks: list[str] = Field(default_factory=list, description=(
+        "MiniWoB++ tasks only evaluated on (never trained on): generalisation to unseen tasks; must not repeat a "
+        "task of `tasks`."))
+    train_seeds: list[int] = Field(default_factory=lambda: list(range(0, 20)), description=(
+        "Episode seeds of the training split (expert episodes for SFT and GRPO); disjoint from the other splits."))
+    val_seeds: list[int] = Field(default_factory=lambda: list(range(1000, 1005)),
+                                 description="Episode seeds of the validation split; disjoint from the other splits.")
+    test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2010)), description=(
+        "Episode seeds of the test split (evaluation); disjoint from the other splits, at least "
+        "`eval.episodes_per_task` of them."))
+    max_steps: int = Field(default=12, ge=1, le=200,
+                           description="Environment steps before an episode is cut off (counted as a failure).")
+    screenshots: bool = Field(default=True, description=(
+        "Whether observations carry a screenshot (the image a VLM sees); off is faster for text-only models."))
+    workers: int = Field(default=1, ge=1, le=64,
+                         description="Browser processes that share the tasks when generating expert episodes.")
+    episode_max_time_s: float = Field(default=3600.0, gt=0, description=(
+        "MiniWoB++'s episode clock in seconds (its own default is 7-30 s, which a slow model would run out of)."))
+    headless: bool = Field(default=True, description="Run Chromium without a window (False: watch the browser).")
 
     @model_validator(mode="after")
     def _disjoint(self) -> "EnvParams":
@@ -59,76 +73,111 @@ class EnvParams(Section):
 class ToolUseParams(Section):
     """Generated multimodal tool-use tasks (receipt → OCR → calculator, …)."""
 
-    enabled: bool = True
-    kinds: list[str] = Field(default_factory=lambda: ["receipt_tip", "table_max", "sign_convert"])
-    train_seeds: list[int] = Field(default_factory=lambda: list(range(0, 20)))
-    test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2010)))
-    max_steps: int = Field(default=6, ge=1, le=50)
+    enabled: bool = Field(default=True, description="Whether tool-use tasks join training and evaluation.")
+    kinds: list[str] = Field(default_factory=lambda: ["receipt_tip", "table_max", "sign_convert"],
+                             description="The tool-use task kinds generated (tracer1kit.envs.tooluse).")
+    train_seeds: list[int] = Field(default_factory=lambda: list(range(0, 20)),
+                                   description="Seeds of the generated training tasks, per kind.")
+    test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2010)),
+                                  description="Seeds of the generated test tasks, per kind.")
+    max_steps: int = Field(default=6, ge=1, le=50, description="Tool calls before a tool-use episode is cut off.")
 
 
 class LoraParams(Section):
-    enabled: bool = False
-    r: int = Field(default=8, ge=1, le=1024)
-    alpha: int = Field(default=16, ge=1)
-    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
-    target_modules: list[str] | Literal["all-linear"] = "all-linear"
-    adapter_path: str | None = None
+    """LoRA adapters (peft) instead of training every weight."""
+
+    enabled: bool = Field(default=False, description="Train LoRA adapters (True) or all weights (False).")
+    r: int = Field(default=8, ge=1, le=1024, description="The LoRA rank.")
+    alpha: int = Field(default=16, ge=1, description="LoRA's scaling numerator (the update is scaled by alpha / r).")
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0, description="Dropout on the LoRA branch.")
+    target_modules: list[str] | Literal["all-linear"] = Field(default="all-linear", description=(
+        "The modules that get adapters: a list of module names, or `all-linear` (every linear layer but the "
+        "output head)."))
+    adapter_path: str | None = Field(default=None, description=(
+        "A trained adapter folder to load onto `model.spec` (evaluated as the base model's variant); none: "
+        "fresh adapters."))
 
 
 class ModelParams(Section):
     """Which policy to load: ``tiny`` (embedded default), ``smollm2-135m``, or a checkpoint id/path."""
 
-    spec: str = "tiny"
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "float32"
-    device: str = "cpu"
-    attn_implementation: str | None = None
-    cache_dir: str | None = None
-    max_image_pixels: int = Field(default=160 * 210, ge=28 * 28)
-    lora: LoraParams = Field(default_factory=LoraParams)
+    spec: str = Field(default="tiny", description=(
+        "The policy: `tiny` (an embedded 1 M-parameter VLM, no download), `smollm2-135m`, a Hugging Face id or "
+        "a local checkpoint folder."))
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        default="float32", description="The weights' dtype when loading (`auto`: the checkpoint's own).")
+    device: str = Field(default="cpu", description="Where the policy runs (`cpu`, `cuda`, `cuda:1`, …).")
+    attn_implementation: str | None = Field(default=None, description=(
+        "transformers' attention implementation (e.g. `sdpa`, `flash_attention_2`); none: its default."))
+    cache_dir: str | None = Field(default=None, description=(
+        "Where converted checkpoints are cached; none: $TRACER1KIT_CACHE, else ~/.cache/tracer1kit."))
+    max_image_pixels: int = Field(default=160 * 210, ge=28 * 28, description=(
+        "Screenshots are scaled down to at most this many pixels before the VLM sees them (fewer image tokens)."))
+    lora: LoraParams = Field(default_factory=LoraParams, description="LoRA adapters (peft).")
 
 
 class PlannerParams(Section):
-    horizon: int = Field(default=3, ge=1, le=32)  # ≤ the default tasks' longest expert episode (login-user: 3)
-    history_len: int = Field(default=4, ge=0, le=64)
-    max_new_tokens: int = Field(default=256, ge=8, le=8192)
-    temperature: float = Field(default=1.0, ge=0.0, le=5.0)
-    top_p: float = Field(default=0.99, gt=0.0, le=1.0)
-    greedy_eval: bool = True
-    max_elements: int = Field(default=40, ge=1, le=1000)
-    batch_size: int = Field(default=8, ge=1)
-    # The prompt's form (tracer1kit.prompts): ``full``; ``compact`` (a short system prompt, one short line per
-    # element, history without echoes) for small text-only models; ``auto``: compact iff the model cannot see.
-    prompt: Literal["full", "compact", "auto"] = "full"
-    # What the SFT targets write inside <think>: ``none``; ``forecast``: the coming (real) steps in words before the
-    # plan, so a greedy decoder states its forecast before it writes step 1 (the paper's planner thinks first).
-    think: Literal["none", "forecast"] = "none"
-    # Whether SFT targets write each step's instruction in words; False keeps action, target and value only
-    # (about half the tokens: shorter plans for small models on CPU; grounding reads the target either way).
-    instructions: bool = True
+    """The planner: what its prompt shows, how it decodes, what its SFT targets write."""
+
+    horizon: int = Field(default=3, ge=1, le=32, description=(
+        "K, the steps each plan forecasts; at most the training tasks' longest expert episode (login-user: 3 "
+        "for the default tasks)."))
+    history_len: int = Field(default=4, ge=0, le=64, description="Past steps the prompt shows (0: none).")
+    max_new_tokens: int = Field(default=256, ge=8, le=8192, description="Token cap of one generated plan.")
+    temperature: float = Field(default=1.0, ge=0.0, le=5.0, description="Sampling temperature when not greedy.")
+    top_p: float = Field(default=0.99, gt=0.0, le=1.0, description="Nucleus-sampling mass when not greedy.")
+    greedy_eval: bool = Field(default=True, description="Decode greedily in evaluation (False: sample).")
+    max_elements: int = Field(default=40, ge=1, le=1000,
+                              description="Page elements the prompt lists, at most (the informative ones first).")
+    batch_size: int = Field(default=8, ge=1, description=(
+        "Observations planned together in one generate call (and environments stepped side by side)."))
+    prompt: Literal["full", "compact", "auto"] = Field(default="full", description=(
+        "The prompt's form (tracer1kit.prompts): `full`; `compact` (a short system prompt, one short line per "
+        "element, history without echoes) for small text-only models; `auto`: compact iff the model cannot see."))
+    think: Literal["none", "forecast"] = Field(default="none", description=(
+        "What the SFT targets write inside <think>: `none`; `forecast`: the coming (real) steps in words before "
+        "the plan, so a greedy decoder states its forecast before it writes step 1 (the paper's planner thinks "
+        "first)."))
+    instructions: bool = Field(default=True, description=(
+        "Whether SFT targets write each step's instruction in words; False keeps action, target and value only "
+        "(about half the tokens: shorter plans for small models on CPU; grounding reads the target either way)."))
 
 
 class RewardWeights(Section):
     """Weights of the Stage-1 reward terms; 0 switches a term off (each term lies in [0, 1])."""
 
-    alignment: float = Field(default=0.70, ge=0.0)
-    coverage: float = Field(default=0.10, ge=0.0)
-    done: float = Field(default=0.05, ge=0.0)
-    repetition: float = Field(default=0.05, ge=0.0)
-    format: float = Field(default=0.10, ge=0.0)
+    alignment: float = Field(default=0.70, ge=0.0, description=(
+        "Weight of the γ-discounted step-by-step agreement of the forecast with the reference steps."))
+    coverage: float = Field(default=0.10, ge=0.0,
+                            description="Weight of the term that penalises extra and missing steps.")
+    done: float = Field(default=0.05, ge=0.0,
+                        description="Weight of the term for ending the plan with the reference's done flag.")
+    repetition: float = Field(default=0.05, ge=0.0,
+                              description="Weight of the term that penalises repeated (looping) steps.")
+    format: float = Field(default=0.10, ge=0.0,
+                          description="Weight of the term for a well-formed <think>/<answer> completion.")
 
 
 class RewardParams(Section):
     """The Stage-1 trajectory reward (defaults: the prototype recipe in PAPER.md)."""
 
-    gamma: float = 0.8
-    weights: RewardWeights = Field(default_factory=RewardWeights)
-    current_type_weight: float = Field(default=0.6, ge=0.0, le=1.0)
-    future_type_weight: float = Field(default=0.8, ge=0.0, le=1.0)
-    status_weight: float = Field(default=0.3, ge=0.0, le=1.0)
-    offset_penalty: float = Field(default=0.1, ge=0.0)
-    extra_step_penalty: float = Field(default=0.1, ge=0.0)
-    missing_step_penalty: float = Field(default=0.15, ge=0.0)
-    repetition_penalty: float = Field(default=0.2, ge=0.0)
+    gamma: float = Field(default=0.8, description=(
+        "γ, the discount of later forecast steps in the alignment and repetition terms; in (0, 1]."))
+    weights: RewardWeights = Field(default_factory=RewardWeights, description="Weights of the reward terms.")
+    current_type_weight: float = Field(default=0.6, ge=0.0, le=1.0, description=(
+        "Step 1's credit for the right action type alone; the rest comes from its target and value."))
+    future_type_weight: float = Field(default=0.8, ge=0.0, le=1.0, description=(
+        "Later steps' credit for the right action type alone; the rest comes from their target and value."))
+    status_weight: float = Field(default=0.3, ge=0.0, le=1.0,
+                                 description="Share of a step's similarity that its done flag decides.")
+    offset_penalty: float = Field(default=0.1, ge=0.0, description=(
+        "Similarity lost per position a predicted step sits away from the reference step it matches."))
+    extra_step_penalty: float = Field(default=0.1, ge=0.0,
+                                      description="Coverage lost per predicted step beyond the reference's.")
+    missing_step_penalty: float = Field(default=0.15, ge=0.0,
+                                        description="Coverage lost per reference step the forecast lacks.")
+    repetition_penalty: float = Field(default=0.2, ge=0.0,
+                                      description="Repetition term lost per (γ-discounted) repetition event.")
 
     @field_validator("gamma")
     @classmethod
@@ -139,27 +188,30 @@ class RewardParams(Section):
 
 
 class GrounderParams(Section):
-    """The frozen GUI executor (:func:`tracer1kit.agents.grounding.make_grounder`).
+    """The frozen GUI executor (:func:`tracer1kit.agents.grounding.make_grounder`)."""
 
-    ``kind``: ``dom`` grounds nearly any wording (exact text, id, ``text (k)`` / ``tag #n``, fuzzy matches, the
-    target recovered from the step's instruction); ``strict`` only an element's exact visible text or label and
-    the canonical ``text (k)`` / ``tag #n`` forms, so vague or wrong wording is refused. ``noise``: the
-    probability that a grounded click or type goes to another visible element that fits, the same one every time
-    for a given ``seed``, page and element."""
-
-    kind: Literal["dom", "strict"] = "dom"
-    noise: float = Field(default=0.0, ge=0.0, lt=1.0)
-    seed: int = 0
+    kind: Literal["dom", "strict"] = Field(default="dom", description=(
+        "`dom` grounds nearly any wording (exact text, id, `text (k)` / `tag #n`, fuzzy matches, the target "
+        "recovered from the step's instruction); `strict` only an element's exact visible text or label and the "
+        "canonical `text (k)` / `tag #n` forms, so vague or wrong wording is refused."))
+    noise: float = Field(default=0.0, ge=0.0, lt=1.0, description=(
+        "The probability that a grounded click or type goes to another visible element that fits, the same one "
+        "every time for a given `seed`, page and element."))
+    seed: int = Field(default=0, description="The seed that picks the noisy executor's wrong elements.")
 
 
 class GroundedRewardParams(Section):
-    """The Stage-2 reward from execution feedback; ``grounder`` is the executor Stage 2 trains against."""
+    """The Stage-2 reward from execution feedback (step 1 run through the frozen executor)."""
 
-    mode: Literal["offline", "live"] = "offline"
-    grounder: GrounderParams = Field(default_factory=GrounderParams)
-    executable: float = Field(default=0.2, ge=0.0)
-    matched: float = Field(default=0.6, ge=0.0)
-    advanced: float = Field(default=0.2, ge=0.0)
+    mode: Literal["offline", "live"] = Field(default="offline", description=(
+        "`offline`: step 1 goes through the frozen executor on the recorded observation; `live`: it is also "
+        "executed in an environment (the `advanced` term needs it)."))
+    grounder: GrounderParams = Field(default_factory=GrounderParams,
+                                     description="The executor Stage 2 trains against.")
+    executable: float = Field(default=0.2, ge=0.0, description="Weight of 'step 1 could be executed'.")
+    matched: float = Field(default=0.6, ge=0.0, description="Weight of 'step 1 did what the reference step does'.")
+    advanced: float = Field(default=0.2, ge=0.0, description=(
+        "Weight of 'step 1 executed and advanced the task' (live mode only)."))
 
 
 class DynamicSamplingParams(Section):
@@ -242,18 +294,30 @@ class EvalParams(Section):
     (A − B, both variants of the table) the report leads with."""
 
     variants: list[str] = Field(default_factory=lambda: [
-        "random", "expert", "reactive", "sft", "stage1", "stage2", "tracer1"])
-    horizons: list[int] = Field(default_factory=lambda: [1, 3])  # each trained, so ≤ the tasks' longest episode
-    gammas: list[float] = Field(default_factory=lambda: [0.8])
-    repetition_weights: list[float] = Field(default_factory=lambda: [0.05])
-    training_seeds: list[int] = Field(default_factory=lambda: [0])
-    episodes_per_task: int = Field(default=5, ge=1)
+        "random", "expert", "reactive", "sft", "stage1", "stage2", "tracer1"], description=(
+        "The variants evaluated: scripted ones (`random`, `expert`) and trained ones (each trained as needed)."))
+    horizons: list[int] = Field(default_factory=lambda: [1, 3], description=(
+        "A grid over `planner.horizon` (with two or more values): each trained, so each at most the tasks' "
+        "longest episode."))
+    gammas: list[float] = Field(default_factory=lambda: [0.8], description=(
+        "A grid over `reward.gamma` (with two or more values), each in (0, 1]."))
+    repetition_weights: list[float] = Field(default_factory=lambda: [0.05], description=(
+        "A grid over `reward.weights.repetition` (with two or more values)."))
+    training_seeds: list[int] = Field(default_factory=lambda: [0], description=(
+        "Seeds each trained variant is trained with (several: variance across trainings)."))
+    episodes_per_task: int = Field(default=5, ge=1, description=(
+        "Online test episodes per MiniWoB++ task, held-out ones included (the first seeds of `env.test_seeds`)."))
     contrasts: list[tuple[str, str]] = Field(default_factory=lambda: [
-        ("tracer1", "reactive"), ("tracer1", "stage1"), ("stage1", "sft"), ("stage2", "sft")])
-    offline_episodes_per_task: int | None = Field(default=None, ge=1)  # recorded test episodes per task (None: all)
-    workers: int = Field(default=1, ge=1, le=64)
-    protocol: Literal["default", "androidcontrol", "guiodyssey", "mind2web"] = "default"
-    grounder: GrounderParams = Field(default_factory=GrounderParams)  # the executor every variant is evaluated with
+        ("tracer1", "reactive"), ("tracer1", "stage1"), ("stage1", "sft"), ("stage2", "sft")], description=(
+        "The paired contrasts (A, B) the report leads with: A − B over the same episodes, with a CI."))
+    offline_episodes_per_task: int | None = Field(default=None, ge=1, description=(
+        "Recorded test episodes per task for the offline metrics; none: all."))
+    workers: int = Field(default=1, ge=1, le=64, description="Browser processes online evaluation runs in.")
+    protocol: Literal["default", "androidcontrol", "guiodyssey", "mind2web"] = Field(default="default", description=(
+        "The offline-metrics protocol (tracer1kit.metrics.EvalProtocol): how a predicted step must match a "
+        "reference step, as each benchmark scores it."))
+    grounder: GrounderParams = Field(default_factory=GrounderParams,
+                                     description="The executor every variant is evaluated with.")
 
     @field_validator("horizons")
     @classmethod
@@ -273,10 +337,16 @@ class EvalParams(Section):
 class DataParams(Section):
     """Public datasets on local disk (see README: Public datasets)."""
 
-    source: Literal["miniwob", "androidcontrol", "guiodyssey", "mind2web", "gta"] = "miniwob"
-    path: str | None = None
-    split: str = "train"
-    max_episodes: int | None = Field(default=None, ge=1)
+    source: Literal["miniwob", "androidcontrol", "guiodyssey", "mind2web", "gta"] = Field(
+        default="miniwob", description=(
+            "Where episodes come from: `miniwob` (generated by the scripted experts) or a public dataset's local "
+            "copy (docs/datasets.md)."))
+    path: str | None = Field(default=None, description=(
+        "The public dataset's local folder or file; required unless `source` is `miniwob` (nothing is "
+        "downloaded)."))
+    split: str = Field(default="train", description="The public dataset's split to read.")
+    max_episodes: int | None = Field(default=None, ge=1,
+                                     description="Read at most this many episodes; none: all.")
 
     @model_validator(mode="after")
     def _path_required(self) -> "DataParams":
@@ -289,16 +359,18 @@ class DataParams(Section):
 class Params(Section):
     """A whole parameter set."""
 
-    run: RunParams = Field(default_factory=RunParams)
-    env: EnvParams = Field(default_factory=EnvParams)
-    tooluse: ToolUseParams = Field(default_factory=ToolUseParams)
-    model: ModelParams = Field(default_factory=ModelParams)
-    planner: PlannerParams = Field(default_factory=PlannerParams)
-    reward: RewardParams = Field(default_factory=RewardParams)
-    grounded: GroundedRewardParams = Field(default_factory=GroundedRewardParams)
-    train: TrainParams = Field(default_factory=TrainParams)
-    eval: EvalParams = Field(default_factory=EvalParams)
-    data: DataParams = Field(default_factory=DataParams)
+    run: RunParams = Field(default_factory=RunParams, description="The run: name, seed, notebooks.")
+    env: EnvParams = Field(default_factory=EnvParams, description="MiniWoB++ tasks, seeds and browser settings.")
+    tooluse: ToolUseParams = Field(default_factory=ToolUseParams, description="Generated tool-use tasks.")
+    model: ModelParams = Field(default_factory=ModelParams, description="The policy model and its LoRA.")
+    planner: PlannerParams = Field(default_factory=PlannerParams,
+                                   description="The planner's prompt, decoding and SFT targets.")
+    reward: RewardParams = Field(default_factory=RewardParams, description="The Stage-1 trajectory reward.")
+    grounded: GroundedRewardParams = Field(default_factory=GroundedRewardParams,
+                                           description="The Stage-2 grounded reward from execution feedback.")
+    train: TrainParams = Field(default_factory=TrainParams, description="SFT, Stage 1 and Stage 2 training.")
+    eval: EvalParams = Field(default_factory=EvalParams, description="What is evaluated and reported.")
+    data: DataParams = Field(default_factory=DataParams, description="Public datasets on local disk.")
 
     @model_validator(mode="after")
     def _enough_test_seeds(self) -> "Params":
