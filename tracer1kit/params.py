@@ -33,6 +33,18 @@ class RunParams(Section):
         description="The notebooks `tracer1kit run` executes, in order (names in notebooks/ without .ipynb).")
 
 
+def check_splits(section: BaseModel, trained: str, heldout: str) -> None:
+    """A domain section's splits are disjoint: no held-out task is trained on, no seed is in two splits."""
+    overlap = set(getattr(section, trained)) & set(getattr(section, heldout))
+    if overlap:
+        what = trained.removesuffix("s")
+        raise ValueError(f"{heldout} must not be training {what}s (both list {sorted(overlap)})")
+    for a, b in (("train_seeds", "val_seeds"), ("train_seeds", "test_seeds"), ("val_seeds", "test_seeds")):
+        common = set(getattr(section, a)) & set(getattr(section, b))
+        if common:
+            raise ValueError(f"{a} and {b} overlap on {sorted(common)[:5]}: splits must be disjoint")
+
+
 class EnvParams(Section):
     """MiniWoB++ tasks, seeds and browser settings."""
 
@@ -60,13 +72,7 @@ class EnvParams(Section):
 
     @model_validator(mode="after")
     def _disjoint(self) -> "EnvParams":
-        overlap = set(self.tasks) & set(self.heldout_tasks)
-        if overlap:
-            raise ValueError(f"heldout_tasks must not be training tasks (both list {sorted(overlap)})")
-        for a, b in (("train_seeds", "val_seeds"), ("train_seeds", "test_seeds"), ("val_seeds", "test_seeds")):
-            common = set(getattr(self, a)) & set(getattr(self, b))
-            if common:
-                raise ValueError(f"{a} and {b} overlap on {sorted(common)[:5]}: splits must be disjoint")
+        check_splits(self, "tasks", "heldout_tasks")
         return self
 
 
@@ -81,6 +87,47 @@ class ToolUseParams(Section):
     test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2010)),
                                   description="Seeds of the generated test tasks, per kind.")
     max_steps: int = Field(default=6, ge=1, le=50, description="Tool calls before a tool-use episode is cut off.")
+
+
+class GridExecutorParams(Section):
+    """A frozen grid executor (:class:`tracer1kit.agents.grid.GridExecutor`): how it reads a step's target."""
+
+    kind: Literal["lenient", "strict"] = Field(default="lenient", description=(
+        "`lenient` acts on the nearest object that fits an ambiguous description; `strict` refuses an ambiguous "
+        "description as not executable."))
+    noise: float = Field(default=0.0, ge=0.0, lt=1.0, description=(
+        "The probability that a step acts on another fitting object instead (the same one every time for a "
+        "given seed, state and step)."))
+    seed: int = Field(default=0, description="The seed of the noise draws.")
+
+
+class GridParams(Section):
+    """BabyAI levels (Farama minigrid) planned in high-level steps and executed by a frozen subgoal executor."""
+
+    levels: list[str] = Field(default_factory=list, description=(
+        "The BabyAI levels trained and evaluated on (gymnasium ids, e.g. `BabyAI-UnlockPickup-v0`); empty: the "
+        "grid domain is off. The suite is tracer1kit.envs.grid.GRID_LEVELS."))
+    heldout_levels: list[str] = Field(default_factory=list, description=(
+        "BabyAI levels only evaluated on (never trained on); must not repeat a level of `levels`."))
+    train_seeds: list[int] = Field(default_factory=lambda: list(range(0, 100)), description=(
+        "Level seeds of the training split, per level; disjoint from the other splits."))
+    val_seeds: list[int] = Field(default_factory=lambda: list(range(1000, 1020)), description=(
+        "Level seeds of the validation split (settings are chosen on these), per level."))
+    test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2100)), description=(
+        "Level seeds of the test split (evaluated once), per level."))
+    max_steps: int = Field(default=24, ge=1, le=200, description=(
+        "High-level steps before a grid episode is cut off (each step is many low-level moves)."))
+    image: bool = Field(default=True, description=(
+        "Whether grid observations carry the rendered level (off: text only, for text-only models and speed)."))
+    executor: GridExecutorParams = Field(default_factory=GridExecutorParams, description=(
+        "The executor Stage 2 trains against."))
+    eval_executor: GridExecutorParams = Field(default_factory=GridExecutorParams, description=(
+        "The executor every variant is evaluated with."))
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> "GridParams":
+        check_splits(self, "levels", "heldout_levels")
+        return self
 
 
 class LoraParams(Section):
@@ -362,6 +409,7 @@ class Params(Section):
     run: RunParams = Field(default_factory=RunParams, description="The run: name, seed, notebooks.")
     env: EnvParams = Field(default_factory=EnvParams, description="MiniWoB++ tasks, seeds and browser settings.")
     tooluse: ToolUseParams = Field(default_factory=ToolUseParams, description="Generated tool-use tasks.")
+    grid: GridParams = Field(default_factory=GridParams, description="BabyAI grid levels (off unless levels are listed).")
     model: ModelParams = Field(default_factory=ModelParams, description="The policy model and its LoRA.")
     planner: PlannerParams = Field(default_factory=PlannerParams,
                                    description="The planner's prompt, decoding and SFT targets.")

@@ -12,12 +12,13 @@ from ..experts.planner import ExpertPlanner
 from ..params import Params
 from ..prompts import PromptContext
 from .base import Domain, Purpose
+from .grid import GridDomain
 from .miniwob import MiniWoBDomain
 from .tooluse import ToolUseDomain
 
 # In the order their data, rows and reports come; the first, MiniWoB++, is the fallback: it owns every task no
 # other domain claims.
-DOMAINS: list[Domain] = [MiniWoBDomain(), ToolUseDomain()]
+DOMAINS: list[Domain] = [MiniWoBDomain(), ToolUseDomain(), GridDomain()]
 
 
 def register(domain: Domain) -> Domain:

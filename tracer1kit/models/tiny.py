@@ -1,7 +1,8 @@
 """The embedded default policy: the real Qwen2.5-VL class at a tiny size, built locally in seconds.
 
 Random weights (fixed seed) and a byte-level BPE tokenizer trained on the kit's own corpus (MiniWoB-like
-instructions, element lines, tool names, plans in the canonical format, numbers), wrapped as
+instructions, element lines, tool names, BabyAI missions and level descriptions, plans in the canonical format,
+numbers), wrapped as
 ``Qwen2Tokenizer`` with the Qwen special tokens and the official Qwen2.5-VL chat template. It outputs
 gibberish until SFT teaches it the plan format.
 """
@@ -17,7 +18,7 @@ from ..actions import ActionType, Plan, Step, format_plan
 from ..episodes import Element, HistoryItem
 from ..prompts import SYSTEM_PROMPT
 
-VERSION = "tiny-qwen2.5-vl-v1"
+VERSION = "tiny-qwen2.5-vl-v2"  # v2: grid vocabulary in the tokenizer corpus
 SEED = 0
 VOCAB_SIZE = 3072
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>", "<|object_ref_end|>",
@@ -62,6 +63,31 @@ def _plan(rng: random.Random, words: list[str]) -> Plan:
     return Plan(tuple(steps), think=rng.choice(["", f"first {rng.choice(words)}", "fill the form then submit"]))
 
 
+_COLOURS = ["red", "green", "blue", "purple", "yellow", "grey"]
+_OBJECTS = ["key", "ball", "box", "door"]
+_GRID = [ActionType.GOTO, ActionType.PICKUP, ActionType.OPEN, ActionType.DROP, ActionType.PUT, ActionType.DONE]
+_MISSIONS = ["pick up the {c} {k}", "open the {c} door", "go to the {c} {k}", "put the {c} {k} next to the {c2} {k2}",
+             "pick up a {k}", "open the {c} door, then pick up the {c2} {k2}", "go to a {k} after you open a door",
+             "pick up the {c} {k} and open the {c2} door"]
+
+
+def _grid_lines(rng: random.Random) -> list[str]:
+    """A BabyAI mission, the lines of a level as the grid domain renders it, and a plan of grid steps."""
+    c, c2, k, k2 = rng.choice(_COLOURS), rng.choice(_COLOURS), rng.choice(_OBJECTS[:3]), rng.choice(_OBJECTS[:3])
+    room, cell = rng.choice("ABCDEFGHI"), f"({rng.randint(1, 20)},{rng.randint(1, 20)})"
+    steps = []
+    for _ in range(rng.randint(1, 8)):
+        action = rng.choice(_GRID)
+        target = "" if action in (ActionType.DROP, ActionType.DONE) else f"the {rng.choice(_COLOURS)} {rng.choice(_OBJECTS)}"
+        steps.append(Step(action, target, instruction=f"{action.value} {target}".strip(), done=action is ActionType.DONE))
+    return [rng.choice(_MISSIONS).format(c=c, c2=c2, k=k, k2=k2),
+            f"you: room {room} {cell} facing {rng.choice(['east', 'south', 'west', 'north'])}, carrying "
+            + rng.choice(["nothing", f"the {c} {k}"]),
+            f"room {room}: {c} {k}, {c2} {k2} at {cell}",
+            f"doors: {c} door {room}|{rng.choice('ABCDEFGHI')} {rng.choice(['open', 'closed', 'locked'])}",
+            format_plan(Plan(tuple(steps), think=f"the {c2} {k2} is behind the {c} door"))]
+
+
 def corpus(lines: int = 2000, seed: int = SEED) -> list[str]:
     """Deterministic training text for the tokenizer."""
     rng = random.Random(seed)
@@ -75,6 +101,7 @@ def corpus(lines: int = 2000, seed: int = SEED) -> list[str]:
         history = HistoryItem(plan.steps[0], rng.choice(["", "clicked button", "typed text", "tool output 12.5"]))
         out += [f"Task: {task}", element.compact(), history.compact(), format_plan(plan),
                 f"Forecast the next {rng.randint(1, 10)} step(s).", f"{rng.choice(_TOOLS)}: {w} {v}"]
+        out += _grid_lines(rng)
     return out
 
 
