@@ -78,6 +78,10 @@ class GridDomain(Domain):
     def prompt_context(self, params: Params) -> PromptContext:
         return CONTEXT
 
+    def split_label(self, split: str) -> str:
+        """Grid rows are their own metrics (``grid_success``, ``grid_heldout_success``), never pooled with pages."""
+        return "grid" if split == "test" else "grid_heldout"
+
     def problems(self, params: Params) -> list[str]:
         cfg = params.grid
         unknown = [level for level in (*cfg.levels, *cfg.heldout_levels) if level not in GRID_LONGEST_EPISODE]

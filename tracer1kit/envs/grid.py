@@ -189,9 +189,10 @@ def render_text(state: GridState) -> str:
 
 
 class GridEnv:
-    """One BabyAI level at a time (see the module docstring); ``tile_size`` sets the screenshot's pixels per cell."""
+    """One BabyAI level at a time (see the module docstring); ``tile_size`` sets the screenshot's pixels per cell,
+    ``image=False`` leaves the screenshot out (text-only models; faster)."""
 
-    def __init__(self, task: str, *, tile_size: int = TILE_PIXELS) -> None:
+    def __init__(self, task: str, *, tile_size: int = TILE_PIXELS, image: bool = True) -> None:
         import gymnasium as gym
         import minigrid  # noqa: F401  (registers the BabyAI ids)
 
@@ -201,7 +202,7 @@ class GridEnv:
             self._env = gym.make(task, render_mode="rgb_array")
         except gym.error.Error as exc:
             raise ValueError(f"unknown BabyAI level {task!r} ({exc}): see GRID_LEVELS for the suite") from None
-        self.task, self.tile_size = task, tile_size
+        self.task, self.tile_size, self.image = task, tile_size, image
         self._observation: Observation | None = None
         self._over = False
 
@@ -248,10 +249,10 @@ class GridEnv:
 
     def _observe(self, seed: int, step_index: int) -> Observation:
         env = self.minigrid
-        frame = env.get_frame(highlight=False, tile_size=self.tile_size)
-        image = Image.fromarray(frame)
+        image = Image.fromarray(env.get_frame(highlight=False, tile_size=self.tile_size)) if self.image else None
+        size = image.size if image is not None else (env.width * self.tile_size, env.height * self.tile_size)
         state = state_json(env)
         return Observation(instruction=env.mission, screenshot=image, task=self.task, seed=seed,
-                           step_index=step_index, size=image.size, text=render_text(GridState.from_json(state)),
+                           step_index=step_index, size=size, text=render_text(GridState.from_json(state)),
                            state=state)
 

@@ -67,8 +67,10 @@ def cell(row: Record, metric: str) -> str:
 
 def markdown_table(rows: Sequence[Record], metrics: Sequence[str], grid: str = "") -> str:
     """The variants table (or one grid by value): human labels, value [95% interval] (± std over seeds), the
-    best trained variant in bold only where its interval separates it from every other trained variant."""
+    best trained variant in bold only where its interval separates it from every other trained variant; a metric
+    no row measures (tool use when it is off) has no column."""
     points = grid_points(rows, grid)
+    metrics = [m for m in metrics if any(row[m].value is not None for row in points)] or list(metrics[:1])
     best = {m: best_rows(points, m, m in LOWER_IS_BETTER) for m in metrics}
     head = "| variant | training seeds | " + " | ".join(METRICS[m].label for m in metrics) + " |"
     lines = [head, "|" + "---|" * (len(metrics) + 2)]

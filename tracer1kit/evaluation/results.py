@@ -58,6 +58,9 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
     Metric("gui_success", "GUI success (held-out seeds)", "episodes", _one("success"), True, _split("test")),
     Metric("heldout_success", "held-out tasks", "episodes", _one("success"), True, _split("heldout")),
     Metric("tool_answer_acc", "tool-use answers", "episodes", _one("success"), True, _split("tool")),
+    Metric("grid_success", "grid success (held-out seeds)", "episodes", _one("success"), True, _split("grid")),
+    Metric("grid_heldout_success", "held-out grid levels", "episodes", _one("success"), True,
+           _split("grid_heldout")),
     Metric("gui_steps", "steps per GUI episode", "episodes", _one("steps"), False, _split("test")),
     Metric("non_executable_rate", "non-executable steps", "episodes",
            lambda r: [1.0] * r["non_executable"] + [0.0] * (r["steps"] - r["non_executable"]), True,
@@ -74,9 +77,11 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
     Metric("forecast_future", "forecast agreement, steps 2..K", "states",
            lambda r: [float(a) for a in r["agreement"][1:]], True, first_step=False, per_record=False),
 )}
-TABLE_METRICS = ("gui_success", "heldout_success", "tool_answer_acc", "offline_step_sr", "offline_grounding_acc",
+TABLE_METRICS = ("gui_success", "heldout_success", "tool_answer_acc", "grid_success", "grid_heldout_success",
+                 "offline_step_sr", "offline_grounding_acc",
                  "offline_stage1_reward", "forecast_pos1", "forecast_future", "stage1_reward", "non_executable_rate")
-CONTRAST_METRICS = ("gui_success", "offline_step_sr", "offline_stage1_reward", "forecast_future")
+CONTRAST_METRICS = ("gui_success", "grid_success", "offline_step_sr", "offline_stage1_reward", "forecast_future")
+ONLINE_SUCCESS = ("gui_success", "grid_success", "tool_answer_acc")  # the headline metric: the first one measured
 
 
 def _block(record: Record) -> Hashable:
@@ -172,7 +177,8 @@ def best_rows(rows: Sequence[Record], metric: str, lower_is_better: bool = False
 def contrasts(evaluations: Sequence[Record], named: Sequence[Sequence[str]],
               metrics: Sequence[str] = CONTRAST_METRICS) -> list[Contrast]:
     """Every named contrast (A, B) of the variants table on every contrast metric both sides can be paired on:
-    units matched by (split, task, seed, state) and training seed (or by unit alone when one side is scripted)."""
+    units matched by (split, task, seed, state) and training seed (or by unit alone when one side is scripted).
+    A metric no unit of either side measures (grid success in a MiniWoB++ run) gives no contrast."""
     variants = [ev for ev in evaluations if not ev.get("grid")]
     out = []
     for a_name, b_name in named:
@@ -191,7 +197,9 @@ def contrasts(evaluations: Sequence[Record], named: Sequence[Sequence[str]],
                 pairs += pair_up([r for r in ev[metric.source] if metric.select(r)],
                                  [r for r in others[0][metric.source] if metric.select(r)],
                                  _unit, lambda r: _mean(metric.units(r)), _block)
-            out.append(paired_contrast(f"{a_name} − {b_name}", metric.label, a_name, b_name, pairs, metric.binary))
+            if pairs:
+                out.append(paired_contrast(f"{a_name} − {b_name}", metric.label, a_name, b_name, pairs,
+                                           metric.binary))
     return out
 
 
@@ -199,8 +207,11 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def resolution(rows: Sequence[Record], metric: str = "gui_success") -> str:
-    """What the table can resolve on ``metric``: the minimum detectable difference at 80% power, α = 0.05."""
+def resolution(rows: Sequence[Record], metric: str | None = None) -> str:
+    """What the table can resolve on ``metric`` (default: the first of :data:`ONLINE_SUCCESS` the rows measure):
+    the minimum detectable difference at 80% power, α = 0.05."""
+    metric = metric or next((m for m in ONLINE_SUCCESS if any(getattr(r.get(m), "value", None) is not None
+                                                               for r in rows)), ONLINE_SUCCESS[0])
     sizes = [r[metric].n // max(1, r["seeds"]) for r in rows if r[metric].value is not None]
     if not sizes:
         return "no episodes"

@@ -29,6 +29,8 @@ class ExpertPlanner:
             steps = self.steps(observation)
         except ExpertError as exc:
             return PlannerOutput(None, "", error=str(exc))
+        if not steps:
+            return PlannerOutput(None, "", error=f"{observation.task}: the expert has no steps left")
         plan = Plan(pad_to_horizon(tuple(steps), self.horizon), think=f"expert for {observation.task}")
         return PlannerOutput(plan, format_plan(plan))
 
