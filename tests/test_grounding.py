@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from tracer1kit.actions import ActionType as A, Step
-from tracer1kit.agents.grounding import CoordinateGrounder, DomGrounder, make_grounder, parse_point, target_words
+from tracer1kit.agents.grounding import DomGrounder, make_grounder, target_words
 from tracer1kit.episodes import Element, Observation
 from tracer1kit.params import GrounderParams, ParamsError, Params, params_from_dict
 
@@ -176,20 +176,3 @@ def test_same_effect_compares_element_and_value():
     assert not G.same_effect(t1, G.ground(t1, PAGE), t3, G.ground(t3, PAGE))
 
 
-def test_coordinate_grounder_picks_the_smallest_element_under_the_point():
-    from PIL import Image
-
-    page = Observation(PAGE.instruction, Image.new("RGB", (160, 210)), PAGE.elements)
-    grounder = CoordinateGrounder(lambda image, text: (95.0, 65.0))
-    g = grounder.ground(Step(A.CLICK, instruction="click the second OK"), page)
-    assert g.executable and g.element_ref == 8 and g.point == (95.0, 65.0)
-    assert not CoordinateGrounder(lambda i, t: None).ground(Step(A.CLICK, "OK"), page).executable
-    assert "no element at" in CoordinateGrounder(lambda i, t: (500, 500)).ground(Step(A.CLICK, "x"), page).error
-
-
-@given(st.text(max_size=200))
-@settings(max_examples=200, deadline=None)
-def test_point_parsing_of_untrusted_text_never_crashes(text):
-    point = parse_point(text)
-    assert point is None or len(point) == 2
-    assert parse_point("click at (12, 34.5) now") == (12.0, 34.5) and parse_point("[3,4]") == (3.0, 4.0)

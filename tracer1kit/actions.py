@@ -58,7 +58,7 @@ GUI_ACTIONS = frozenset({ActionType.CLICK, ActionType.TYPE, ActionType.SELECT, A
 TOOL_ACTIONS = frozenset({ActionType.CALL, ActionType.ANSWER, ActionType.DONE})
 GRID_ACTIONS = frozenset({ActionType.GOTO, ActionType.PICKUP, ActionType.OPEN, ActionType.DROP, ActionType.PUT,
                           ActionType.DONE})
-SCROLL_DIRECTIONS = ("up", "down", "left", "right")
+SCROLL_DIRECTIONS = ("up", "down")  # what the GUI grounder scrolls
 
 STATUS_DONE = "done"
 STATUS_NOT_DONE = "not done"

@@ -222,8 +222,22 @@ def stage1_reward(params: RewardParams) -> RewardFunc:
     return trajectory
 
 
+GROUNDED_TERMS = ("executable", "matched", "advanced")
+
+
+def grounded_weights(params: GroundedRewardParams) -> dict[str, float]:
+    """The Stage-2 terms' weights, normalised to sum to 1 (so the total lies in [0, 1]); ``advanced`` weighs 0 in
+    offline mode, where recorded states cannot advance (the paper's form). Training (TRL's weighted sum of the
+    reward functions) and evaluation (:func:`grounded_reward`'s total) use these same weights."""
+    weights = {"executable": params.executable, "matched": params.matched,
+               "advanced": params.advanced if params.mode == "live" else 0.0}
+    total = sum(weights.values()) or 1.0
+    return {term: weight / total for term, weight in weights.items()}
+
+
 def grounded_reward(feedback: Feedback | None, params: GroundedRewardParams) -> dict[str, float]:
-    """Stage-2 reward terms from execution feedback: executable, matched (the right step), advanced; plus total.
+    """Stage-2 reward terms from execution feedback: executable, matched (the right step), advanced; plus the
+    total, weighted by :func:`grounded_weights`.
 
     ``feedback=None`` (unparseable plan, nothing executed) scores 0 on every term.
     """
@@ -235,11 +249,8 @@ def grounded_reward(feedback: Feedback | None, params: GroundedRewardParams) -> 
             "matched": float(bool(feedback.executable and feedback.matched_reference)),
             "advanced": float(bool(feedback.executable and feedback.advanced)),
         }
-    weights = {"executable": params.executable, "matched": params.matched, "advanced": params.advanced}
-    if params.mode == "offline":
-        weights["advanced"] = 0.0  # recorded states cannot advance: the paper's offline form
-    total_weight = sum(weights.values()) or 1.0
-    terms["total"] = sum(weights[k] * terms[k] for k in weights) / total_weight
+    weights = grounded_weights(params)
+    terms["total"] = sum(weights[k] * terms[k] for k in GROUNDED_TERMS)
     return terms
 
 

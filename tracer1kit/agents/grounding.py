@@ -10,19 +10,17 @@ page and the element the step resolved to: the same step on the same page always
 
 ``target_words(obs, el)`` gives the canonical words naming an element, chosen so that both modes map them
 back to that same element (experts name their targets with it). ``make_grounder(params)`` builds the
-grounder a :class:`~tracer1kit.params.GrounderParams` section describes. ``CoordinateGrounder`` is the
-interface for model-based grounders that output a click point (UI-TARS style).
+grounder a :class:`~tracer1kit.params.GrounderParams` section describes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
-from PIL import Image
 
-from ..actions import ActionType, Step
+from ..actions import SCROLL_DIRECTIONS, ActionType, Step
 from ..episodes import Element, Observation
 from ..envs.base import BrowserAction
 from ..text import normalize, token_f1
@@ -188,7 +186,7 @@ class DomGrounder:
             target, value = _words_from_instruction(step)
         if action is ActionType.SCROLL:
             direction = (value or "down").strip().lower()
-            if direction not in ("up", "down"):
+            if direction not in SCROLL_DIRECTIONS:
                 return Grounding(False, error=f"scroll direction must be up or down (got {direction!r})")
             element = resolve(observation, target, action, strict=self.strict) if target else None
             return Grounding(True, BrowserAction("scroll", element.ref if element else None, direction,
@@ -233,70 +231,3 @@ def same_gui_effect(step: Step, grounding: Grounding, reference: Step, reference
         theirs = reference_grounding.action.text if reference_grounding.action is not None else ""
         return normalize(ours) == normalize(theirs)
     return True
-
-
-PointPredictor = Callable[[Image.Image, str], "tuple[float, float] | None"]
-
-
-class CoordinateGrounder:
-    """A model-based grounder: ``predict(screenshot, instruction)`` gives a point in page pixels, and the
-    smallest visible element containing it is acted on (click, or type the step's value into it)."""
-
-    def __init__(self, predict: PointPredictor) -> None:
-        self.predict = predict
-
-    def ground(self, step: Step, observation: Observation) -> Grounding:
-        if step.action not in (ActionType.CLICK, ActionType.TYPE):
-            return DomGrounder().ground(step, observation)
-        image = observation.image()
-        if image is None:
-            return Grounding(False, error="a coordinate grounder needs the screenshot")
-        instruction = step.instruction or f"{step.action.value} {step.target}"
-        point = self.predict(image, instruction)
-        if point is None:
-            return Grounding(False, error="the grounding model gave no point")
-        x, y = point
-        inside = [e for e in observation.elements if e.visible and e.left <= x <= e.left + e.width
-                  and e.top <= y <= e.top + e.height]
-        if not inside:
-            return Grounding(False, error=f"no element at ({x:.0f}, {y:.0f})", point=point)
-        element = min(inside, key=lambda e: e.width * e.height)
-        if step.action is ActionType.CLICK:
-            return Grounding(True, BrowserAction("click", element.ref, point=point), f"click at ({x:.0f}, {y:.0f})",
-                             element_ref=element.ref, point=point)
-        if not step.value:
-            return Grounding(False, error="the type step has no 'value' to enter")
-        return Grounding(True, BrowserAction("type", element.ref, step.value), f"type {step.value[:40]!r} at ({x:.0f}, {y:.0f})",
-                         element_ref=element.ref, point=point)
-
-    def same_effect(self, step: Step, grounding: Grounding, reference: Step, reference_grounding: Grounding) -> bool:
-        return same_gui_effect(step, grounding, reference, reference_grounding)
-
-
-_POINT = re.compile(r"[\(\[]\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*[\)\]]")
-
-
-def parse_point(text: str) -> tuple[float, float] | None:
-    """The first ``(x, y)`` or ``[x, y]`` in untrusted model text, or None (regex only, nothing evaluated)."""
-    match = _POINT.search(text[:4000])
-    return (float(match.group(1)), float(match.group(2))) if match else None
-
-
-def hf_point_predictor(model: Any, processor: Any, prompt_template: str = "Where to {instruction}? Answer (x, y).",
-                       max_new_tokens: int = 24, scale: tuple[float, float] = (1.0, 1.0)) -> PointPredictor:
-    """A ``predict`` function from a Hugging Face VLM that answers with a point; ``scale`` maps the model's
-    coordinate space to page pixels (e.g. UI-TARS' 0–1000 grid: ``(width / 1000, height / 1000)``)."""
-    import torch
-
-    def predict(image: Image.Image, instruction: str) -> tuple[float, float] | None:
-        messages = [{"role": "user", "content": [{"type": "image"},
-                                                 {"type": "text", "text": prompt_template.format(instruction=instruction)}]}]
-        text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        inputs = processor(text=[text], images=[image], return_tensors="pt").to(model.device)
-        with torch.no_grad():
-            out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-        answer = processor.batch_decode(out[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)[0]
-        point = parse_point(answer)
-        return (point[0] * scale[0], point[1] * scale[1]) if point else None
-
-    return predict

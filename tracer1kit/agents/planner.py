@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..actions import ActionType, Plan, Step, format_plan, try_parse_plan
+from ..actions import SCROLL_DIRECTIONS, ActionType, Plan, Step, format_plan, try_parse_plan
 from ..episodes import Observation
 from ..params import PlannerParams
 from ..prompts import PromptContext, PromptForm, gui_context, build_messages, prompt_form, prompt_images
@@ -128,7 +128,7 @@ def random_gui_step(observation: Observation, rng: random.Random) -> Step:
         return Step(action, instruction="wait")
     value = {ActionType.TYPE: rng.choice(_WORDS), ActionType.SELECT: rng.choice(_WORDS),
              ActionType.PRESS: rng.choice(["Enter", "Tab"]),
-             ActionType.SCROLL: rng.choice(["up", "down"])}.get(action, "")
+             ActionType.SCROLL: rng.choice(SCROLL_DIRECTIONS)}.get(action, "")
     return Step(action, target=target, value=value, instruction=f"{action.value} {target}")
 
 

@@ -14,7 +14,7 @@ import json
 import random
 from pathlib import Path
 
-from ..actions import ActionType, Plan, Step, format_plan
+from ..actions import SCROLL_DIRECTIONS, ActionType, Plan, Step, format_plan
 from ..episodes import Element, HistoryItem
 from ..prompts import SYSTEM_PROMPT
 
@@ -55,7 +55,7 @@ def _plan(rng: random.Random, words: list[str]) -> Plan:
         target = tool if action is ActionType.CALL else ("" if action in (ActionType.DONE, ActionType.ANSWER,
                                                                           ActionType.WAIT) else word)
         value = value if action in (ActionType.TYPE, ActionType.SELECT, ActionType.ANSWER) else (
-            rng.choice(["up", "down"]) if action is ActionType.SCROLL else "")
+            rng.choice(SCROLL_DIRECTIONS) if action is ActionType.SCROLL else "")
         args = (("expression", f"{rng.randint(1, 999)} * 0.{rng.randint(1, 99)}"),) if tool == "calculator" and \
             action is ActionType.CALL else ((("image", "screenshot"),) if action is ActionType.CALL else ())
         instruction = f"{action.value} {target or value}".strip()

@@ -23,12 +23,9 @@ from ..domains.registry import domain_of, tool_agents
 from ..envs.base import Environment, Transition
 from ..episodes import Feedback, observation_from_json
 from ..params import Params
-from ..rewards import grounded_reward
+from ..rewards import GROUNDED_TERMS, grounded_reward, grounded_weights
 from ..runs import RunDir
 from .grpo import StageResult, record_samples, run_grpo_stage
-
-TERMS = ("executable", "matched", "advanced")
-
 
 class GroundedJudge:
     """Runs a completion's first step through the frozen tool agent of its task (``agents(task)``) and returns the
@@ -81,10 +78,12 @@ class GroundedJudge:
 
 
 def stage2_reward_funcs(judge: GroundedJudge) -> tuple[list[Callable], list[float]]:
-    """TRL reward functions, one per grounded term (``advanced`` only in live mode), weights from params."""
+    """TRL reward functions, one per grounded term with a weight (``advanced`` only in live mode), weighted by
+    :func:`~tracer1kit.rewards.grounded_weights`: TRL's weighted sum is :func:`~tracer1kit.rewards.grounded_reward`'s
+    total."""
     params = judge.params.grounded
-    weights = {"executable": params.executable, "matched": params.matched, "advanced": params.advanced}
-    active = [t for t in TERMS if weights[t] > 0 and (t != "advanced" or params.mode == "live")]
+    weights = grounded_weights(params)
+    active = [t for t in GROUNDED_TERMS if weights[t] > 0]
 
     def terms(completion: Any, observation: str, reference: str, task: str, seed: int, prefix: str) -> dict[str, float]:
         feedback = judge.feedback(completion_text(completion), observation, reference, task, int(seed), prefix)
