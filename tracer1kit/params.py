@@ -29,7 +29,8 @@ class RunParams(Section):
     seed: int = Field(default=0, description="The global random seed (sampling, shuffling, weight initialisation).")
     notebooks: list[str] = Field(default_factory=lambda: [
         "00_quickstart", "01_trajectory_forecasting", "02_stage1_reward_shaping",
-        "03_stage2_tool_feedback_rft", "04_evaluation_and_ablations", "05_inspect_trajectories", "06_study"],
+        "03_stage2_tool_feedback_rft", "04_evaluation_and_ablations", "05_inspect_trajectories", "06_study",
+        "07_grid"],
         description="The notebooks `tracer1kit run` executes, in order (names in notebooks/ without .ipynb).")
 
 
