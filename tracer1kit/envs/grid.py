@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from PIL import Image
@@ -133,8 +134,12 @@ class GridState:
                    carrying if carrying is None or len(carrying) == 2 else None, (cols, nrows, size),
                    str(data.get("mission", "")))
 
+    @cached_property
+    def _by_cell(self) -> dict[tuple[int, int], GridObject]:
+        return {o.pos: o for o in self.objects}
+
     def at(self, cell: tuple[int, int]) -> GridObject | None:
-        return next((o for o in self.objects if o.pos == cell), None)
+        return self._by_cell.get(cell)
 
     def room(self, cell: tuple[int, int]) -> str:
         """The letter of the room holding ``cell`` (A, B, … in reading order)."""
