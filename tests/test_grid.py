@@ -244,3 +244,19 @@ def test_drop_cuts_nothing_off() -> None:
     state["grid"] = ["".join(r) for r in rows]
     grounding = GridExecutor().ground(step(ActionType.DROP), view(state))
     assert grounding.executable and grounding.action.cell not in ((3, 2), (3, 3), (3, 4), (3, 5), (4, 5))
+
+
+def test_feedback_advances_when_a_grid_step_changes_the_level() -> None:
+    env, executor = GridEnv("BabyAI-UnlockPickup-v0"), GridExecutor()
+    observation = env.reset(1)
+    key = step(ActionType.PICKUP, "the yellow key")
+    grounding = executor.ground(key, observation)
+    feedback = step_feedback(key, observation, executor, reference=key, grounding=grounding,
+                             transition=env.step(grounding.action))
+    assert feedback.executable and feedback.matched_reference and feedback.advanced
+    held = env.observe()
+    turn = GridAction((), "stay")
+    unchanged = step_feedback(step(ActionType.GOTO, "the yellow door"), held, executor,
+                              grounding=executor.ground(step(ActionType.GOTO, "the yellow door"), held),
+                              transition=env.step(turn))
+    assert unchanged.advanced is False

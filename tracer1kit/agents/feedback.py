@@ -7,7 +7,7 @@ judge (offline on recorded states, or live by replaying the state) and offline e
 - ``matched_reference``: the step does what the reference's first step does (``same_effect``, or both ``done``);
   ``None`` only when there is no reference; a step that did not execute never matched;
 - ``advanced``: only when the step was executed in an environment (``transition`` given): the task succeeded,
-  a tool returned new information, or the visible page changed. ``done`` never advances.
+  a tool returned new information, or the visible page (or a grid level's text) changed. ``done`` never advances.
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ def ground_step(step: Step | None, view: Observation, agent: ToolAgent) -> Groun
 
 
 def state_changed(before: Observation, after: Observation) -> bool:
-    """Whether the visible page (element tags, texts, values) or the instruction changed."""
+    """Whether the visible page (element tags, texts, values), the domain's text (a grid level) or the instruction
+    changed."""
     return ([(e.tag, e.text, e.value) for e in before.elements] != [(e.tag, e.text, e.value) for e in after.elements]
-            or before.instruction != after.instruction)
+            or before.text != after.text or before.instruction != after.instruction)
 
 
 def matches_reference(step: Step, grounding: Grounding | None, reference: Step, view: Observation,
