@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from tracer1kit.actions import ActionType, Step
 from tracer1kit.agents.feedback import step_feedback
 from tracer1kit.agents.grid import GridExecutor, parse_target, same_grid_step
-from tracer1kit.envs.grid import (GRID_LEVELS, GridAction, GridEnv, GridState, object_names, render_text)
+from tracer1kit.envs.grid import COLOURS, GRID_LEVELS, GridAction, GridEnv, GridState, object_names, render_text
 from tracer1kit.episodes import HistoryItem, Observation
-from tracer1kit.experts.grid import expert_segments, grid_expert_steps, replay
+from tracer1kit.experts.grid import GRID_LONGEST_EPISODE, expert_segments, grid_expert_steps, replay
 from tracer1kit.experts.page import ExpertError
 
 FAST_LEVELS = ("BabyAI-PickupLoc-v0", "BabyAI-UnlockPickup-v0", "BabyAI-BlockedUnlockPickup-v0",
@@ -29,11 +29,10 @@ def step(action: ActionType, target: str = "") -> Step:
 def room_state(objects: list[tuple[str, str, tuple[int, int], str]], agent=(3, 3), direction=0,
                carrying=None) -> dict:
     """A 7×7 single room (walls around) as GridEnv writes it; objects are (kind, colour, cell, door state)."""
-    types, colours, states = {"key": 5, "ball": 6, "box": 7, "door": 4}, ("red", "green", "blue", "purple",
-                                                                          "yellow", "grey"), ("open", "closed", "locked")
+    types, states = {"key": 5, "ball": 6, "box": 7, "door": 4}, ("open", "closed", "locked")
     cells = [["210" if x in (0, 6) or y in (0, 6) else "100" for x in range(7)] for y in range(7)]
     for kind, colour, (x, y), door in objects:
-        cells[y][x] = f"{types[kind]:x}{colours.index(colour)}{states.index(door) if door else 0}"
+        cells[y][x] = f"{types[kind]:x}{COLOURS.index(colour)}{states.index(door) if door else 0}"
     return {"grid": ["".join(row) for row in cells], "agent": list(agent), "dir": direction, "carrying": carrying,
             "rooms": [1, 1, 7], "mission": "test"}
 
@@ -56,9 +55,12 @@ def test_expert_plans_replay_to_success(task: str, seed: int) -> None:
         assert replay(task, seed, GridExecutor(kind)) == (True, len(steps))
 
 
-def test_suite_levels_are_registered_babyai_ids() -> None:
-    for task in (t for group in GRID_LEVELS.values() for t in group):
+def test_suite_levels_are_registered_and_measured() -> None:
+    suite = [t for group in GRID_LEVELS.values() for t in group]
+    assert sorted(GRID_LONGEST_EPISODE) == sorted(suite)
+    for task in suite:
         GridEnv(task).close()
+        assert len(expert_segments(task, 0)) <= GRID_LONGEST_EPISODE[task]
 
 
 def test_grid_expert_steps_follow_the_history_and_refuse_a_detour() -> None:
@@ -166,7 +168,8 @@ def test_any_step_grounds_without_raising(action: ActionType, target: str) -> No
                                    ("door", "blue", (6, 2), "locked")], carrying=None))
     grounding = GridExecutor("strict").ground(Step(action, target=target), observation)
     assert grounding.executable or grounding.error
-    assert isinstance(parse_target(target), (str, object))
+    query = parse_target(target)
+    assert isinstance(query, str) or query.kind in (None, "key", "ball", "box", "door")
 
 
 # ---------------------------------------------------------------- strict, lenient, noisy

@@ -44,14 +44,17 @@ GRID_TASK_PREFIX = "BabyAI-"
 TILE_PIXELS = 8
 
 #: The domain's level suite. ``control``: one interaction, no lookahead needed (a Markov baseline).
-#: ``lookahead``: levels whose steps depend on later ones (fetch a key before a locked door, move a blocker,
-#: a sequenced mission). ``held_out``: levels kept out of training to test transfer. All are solved by
-#: minigrid's BabyAI bot on every seed measured (see ``benchmarks/bench_grid.py``).
+#: ``lookahead``: levels whose steps depend on later ones (fetch a key before a locked door, move a blocker, a
+#: sequenced "put …, then put …" mission across a closed door). ``held_out``: levels kept out of training to test
+#: transfer. On every level the expert's steps replay to success through the lenient and the strict executor on
+#: seeds 0-49 (``benchmarks/bench_grid.py``). Left out: SynthSeq and the Boss levels (their "open a door" clauses
+#: sometimes name a door that is already open, which BabyAI's bot closes and opens again and no grid step can
+#: express: 4 of 50 SynthSeq seeds), and UnlockToUnlock (the bot never returns on some seeds).
 GRID_LEVELS: dict[str, tuple[str, ...]] = {
     "control": ("BabyAI-PickupLoc-v0",),
     "lookahead": ("BabyAI-UnlockPickup-v0", "BabyAI-BlockedUnlockPickup-v0", "BabyAI-KeyCorridorS3R3-v0",
-                  "BabyAI-SynthSeq-v0"),
-    "held_out": ("BabyAI-UnlockToUnlock-v0", "BabyAI-KeyCorridorS4R3-v0", "BabyAI-PutNextLocal-v0"),
+                  "BabyAI-MoveTwoAcrossS5N2-v0"),
+    "held_out": ("BabyAI-KeyCorridorS4R3-v0", "BabyAI-PutNextLocal-v0", "BabyAI-GoToSeqS5R2-v0"),
 }
 
 # minigrid's encodings (minigrid.core.constants), fixed here so the state JSON is read without minigrid.
@@ -118,7 +121,8 @@ class GridState:
             walls, objects = set(), []
             for j, row in enumerate(rows):
                 for i in range(width):
-                    kind, colour, status = _TYPES[int(row[3 * i], 16)], COLOURS[int(row[3 * i + 1])], int(row[3 * i + 2])
+                    code = row[3 * i:3 * i + 3]
+                    kind, colour, status = _TYPES[int(code[0], 16)], COLOURS[int(code[1])], int(code[2])
                     if kind == "wall":
                         walls.add((i, j))
                     elif kind in KINDS:
@@ -198,7 +202,7 @@ class GridEnv:
 
     def __init__(self, task: str, *, tile_size: int = TILE_PIXELS) -> None:
         import gymnasium as gym
-        import minigrid  # noqa: F401  (registers the BabyAI ids)
+        import minigrid  # noqa: F401  (importing it registers the BabyAI ids)
 
         if not is_grid_task(task):
             raise ValueError(f"task {task!r} is not a BabyAI level: name one like 'BabyAI-UnlockPickup-v0'")

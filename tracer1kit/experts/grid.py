@@ -33,7 +33,16 @@ from .page import ExpertError
 
 __all__ = ["GRID_LONGEST_EPISODE", "expert_segments", "grid_expert_steps", "replay"]
 
-GRID_LONGEST_EPISODE: dict[str, int] = {}
+GRID_LONGEST_EPISODE: dict[str, int] = {
+    "BabyAI-PickupLoc-v0": 1,
+    "BabyAI-UnlockPickup-v0": 4,
+    "BabyAI-BlockedUnlockPickup-v0": 8,
+    "BabyAI-KeyCorridorS3R3-v0": 13,
+    "BabyAI-MoveTwoAcrossS5N2-v0": 4,
+    "BabyAI-KeyCorridorS4R3-v0": 12,
+    "BabyAI-PutNextLocal-v0": 2,
+    "BabyAI-GoToSeqS5R2-v0": 6,
+}
 
 _PICKUP, _DROP, _TOGGLE = 3, 4, 5
 _MAX_ACTIONS = 2000
