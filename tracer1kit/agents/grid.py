@@ -230,7 +230,7 @@ class GridExecutor:
         if self.kind == "strict" and len(fitting) > 1:
             cells = ", ".join(f"({o.pos[0]},{o.pos[1]})" for o in fitting[:6])
             return Grounding(False, error=f"ambiguous: {len(fitting)} objects fit {step.target[:60]!r} (at {cells}); "
-                                          f"name one as e.g. 'the {fitting[0].words} at ({fitting[0].pos[0]},{fitting[0].pos[1]})'")
+                                          f"name one as e.g. '{_name(fitting[0])}'")
         poses = _Poses(state)
         if action is ActionType.PUT:
             return self._put(state, poses, fitting, observation)
