@@ -263,3 +263,13 @@ def test_feedback_advances_when_a_grid_step_changes_the_level() -> None:
                               grounding=executor.ground(step(ActionType.GOTO, "the yellow door"), held),
                               transition=env.step(turn))
     assert unchanged.advanced is False
+
+
+@pytest.mark.parametrize("broken", [None, {}, {"grid": ["210"], "agent": [5, 5], "dir": 0, "rooms": [1, 1, 3]},
+                                    {"grid": ["2x0"], "agent": [0, 0], "dir": 0, "rooms": [1, 1, 3]},
+                                    {"grid": ["100"], "agent": [0, 0], "dir": 0, "rooms": [1, 1, 3], "carrying": [1]}])
+def test_a_malformed_state_is_refused_with_its_reason(broken: object) -> None:
+    with pytest.raises(ValueError, match="grid state"):
+        GridState.from_json(broken)
+    grounding = GridExecutor().ground(step(ActionType.GOTO, "the red key"), Observation(instruction="", state=broken))
+    assert not grounding.executable and "grid state" in grounding.error

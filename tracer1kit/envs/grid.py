@@ -127,16 +127,15 @@ class GridState:
                         walls.add((i, j))
                     elif kind in KINDS:
                         objects.append(GridObject(kind, colour, (i, j), _DOOR_STATES[status] if kind == "door" else ""))
-            carrying = tuple(data["carrying"]) if data.get("carrying") else None
+            carrying = (str(data["carrying"][0]), str(data["carrying"][1])) if data.get("carrying") else None
             cols, nrows, size = (int(v) for v in data["rooms"])
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ValueError(f"the observation's grid state is malformed ({type(exc).__name__}: {exc}); "
                              "it must be the dict GridEnv wrote") from None
         if not (0 <= x < width and 0 <= y < height and 0 <= direction < 4):
             raise ValueError(f"the grid state's agent ({x}, {y}) facing {direction} lies outside the grid")
-        return cls(width, height, frozenset(walls), tuple(objects), (int(x), int(y)), direction,
-                   carrying if carrying is None or len(carrying) == 2 else None, (cols, nrows, size),
-                   str(data.get("mission", "")))
+        return cls(width, height, frozenset(walls), tuple(objects), (int(x), int(y)), direction, carrying,
+                   (cols, nrows, size), str(data.get("mission", "")))
 
     @cached_property
     def _by_cell(self) -> dict[tuple[int, int], GridObject]:
