@@ -11,7 +11,8 @@ Semantics of the grid steps (``target`` is a BabyAI object description, :func:`p
 - ``open X``: go to door X and toggle it; a locked door opens only while its colour's key is carried
   (the key is kept); a door already open, or a non-door, is refused;
 - ``drop``: put the carried object down in front, or on the nearest free cell (turning, else walking) where it
-  blocks no passage (BabyAI's bot's rule); a ``target``, if given, must describe the carried object;
+  cuts nothing off (every other cell and object in reach stays in reach); a ``target``, if given, must
+  describe the carried object;
 - ``put X``: drop the carried object on a free cell next to X (BabyAI's "put … next to X");
 - ``done``: nothing to execute.
 
@@ -47,6 +48,7 @@ from .base import Grounding
 __all__ = ["GridExecutor", "TargetQuery", "parse_target", "same_grid_step"]
 
 MAX_TARGET_CHARS = 120
+_DROP_TRIES = 40  # free cells tested, nearest first, for a drop that cuts nothing off
 LEFT, RIGHT, FORWARD, PICKUP, DROP, TOGGLE = range(6)
 _LOCATIONS = {"on your left": "left", "on your right": "right", "in front of you": "front", "behind you": "behind"}
 _AT = re.compile(r"\s*(?:at\s*)?\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
@@ -158,22 +160,34 @@ def _free(state: GridState, cell: tuple[int, int]) -> bool:
         and cell != state.agent
 
 
-def _blocks_nothing(state: GridState, cell: tuple[int, int]) -> bool:
-    """BabyAI's bot's drop test: the free cells around ``cell`` stay connected and every object keeps a free side."""
-    ring = [(-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0)]
-    classes = []
-    for dx, dy in ring:
-        nb = (cell[0] + dx, cell[1] + dy)
-        obj = state.at(nb)
-        if nb in state.walls:
-            classes.append(1)
-        elif nb == state.agent or (obj is None and _free(state, nb)) or (obj is not None and obj.door == "open"):
-            classes.append(0)
-        else:
-            classes.append(2)
-    changes = sum(bool(classes[(i + 1) % 8]) != bool(classes[i]) for i in range(8))
-    stranded = any(classes[i] == 2 and classes[i - 1] != 0 and classes[(i + 1) % 8] != 0 for i in range(8))
-    return changes <= 2 and not stranded
+def _passable(state: GridState, cell: tuple[int, int]) -> bool:
+    x, y = cell
+    if not (0 <= x < state.width and 0 <= y < state.height) or cell in state.walls:
+        return False
+    obj = state.at(cell)
+    return obj is None or obj.door == "open"
+
+
+def _reach(state: GridState, avoid: tuple[int, int] | None = None) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """The cells the agent can walk to (never through ``avoid``) and the objects it can stand next to."""
+    region, queue, touched = {state.agent}, [state.agent], set()
+    for x, y in queue:
+        for dx, dy in DIRECTIONS:
+            cell = (x + dx, y + dy)
+            if cell == avoid or cell in region:
+                continue
+            if _passable(state, cell):
+                region.add(cell)
+                queue.append(cell)
+            elif state.at(cell) is not None:
+                touched.add(cell)
+    return region, touched
+
+
+def _cuts_nothing_off(state: GridState, cell: tuple[int, int], before: tuple[set, set]) -> bool:
+    """Whether an object dropped on ``cell`` leaves every other reachable cell and object within reach."""
+    region, touched = _reach(state, avoid=cell)
+    return region == before[0] - {cell} and touched >= before[1]
 
 
 def _state_key(observation: Observation) -> str:
@@ -216,7 +230,7 @@ class GridExecutor:
         if self.kind == "strict" and len(fitting) > 1:
             cells = ", ".join(f"({o.pos[0]},{o.pos[1]})" for o in fitting[:6])
             return Grounding(False, error=f"ambiguous: {len(fitting)} objects fit {step.target[:60]!r} (at {cells}); "
-                                          f"name one as e.g. 'the {fitting[0].words} at ({fitting[0].pos[0]},{fitting[0].pos[1]})'")
+                                          f"name one as e.g. '{_name(fitting[0])}'")
         poses = _Poses(state)
         if action is ActionType.PUT:
             return self._put(state, poses, fitting, observation)
@@ -251,8 +265,9 @@ class GridExecutor:
             if (query.kind and query.kind != kind) or (query.colour and query.colour != colour):
                 return Grounding(False, error=f"you carry the {colour} {kind}, not {step.target[:40]!r}")
         poses = _Poses(state)
-        free = [c for c in poses.order if _free(state, c)]
-        cell = poses.nearest([c for c in free if _blocks_nothing(state, c)]) or poses.nearest(free)
+        free = [c for c in poses.order if _free(state, c)]  # in the order they are faced
+        reach = _reach(state)
+        cell = next((c for c in free[:_DROP_TRIES] if _cuts_nothing_off(state, c, reach)), None) or poses.nearest(free)
         if cell is None:
             return Grounding(False, error="no free cell to drop on")
         description = f"drop the {colour} {kind} at ({cell[0]},{cell[1]})"

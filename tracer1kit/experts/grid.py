@@ -2,14 +2,18 @@
 
 :func:`expert_segments` runs the bot once per (task, seed) and cuts its actions at every interaction: a pickup
 becomes ``pickup X``, a toggle that opens a door ``open X``, a drop ``drop`` (or ``put X`` when it completes a
-"put … next to X" clause), and a move that completes a "go to X" clause ``goto X``. Targets are the executor's
-canonical names (:func:`~tracer1kit.envs.grid.object_names`) on the state before the step; the last step is
-marked done. The bot explores as it always does (it opens doors to look for what it has not seen yet), so a few
-expert steps are exploratory. :func:`grid_expert_steps` gives the remaining steps from an observation reached by
-following the expert; :func:`replay` executes them through a :class:`~tracer1kit.agents.grid.GridExecutor`.
+"put … next to X" clause), and a move that completes a "go to X" clause ``goto X`` (a door the bot closes and
+opens again is left out: nothing happened). The steps are then executed through the noiseless lenient
+:class:`~tracer1kit.agents.grid.GridExecutor` on a second copy of the level, and each target is named with the
+executor's canonical words (:func:`~tracer1kit.envs.grid.object_names`) on the state that copy shows before the
+step, so the names hold on the states a learner sees (the executor may drop an object elsewhere than the bot did);
+the object is followed from one copy to the other by the cell it started on. The last step is marked done. The
+bot explores as it always does (it opens doors to look for what it has not seen yet), so some expert steps are
+exploratory. :func:`grid_expert_steps` gives the remaining steps from an observation reached by following the
+expert; :func:`replay` executes them through any executor.
 
 ``GRID_LONGEST_EPISODE[task]`` is the most steps of any expert episode over seeds 0-49 (all replayed to
-success through the lenient and strict executors), measured on 2026-12-07 (2-core AMD EPYC VM, shared) with::
+success through the lenient and the strict executor), measured on 2026-12-07 (2-core AMD EPYC VM, shared) with::
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_grid.py --seeds 50
 """
@@ -23,16 +27,26 @@ from typing import Any
 
 from ..actions import ActionType, Step
 from ..agents.grid import GridExecutor
-from ..envs.grid import DIRECTIONS, GridEnv, GridState, object_names, state_json
+from ..envs.grid import KINDS, GridEnv, GridState, object_names
 from ..episodes import Observation
 from .page import ExpertError
 
 __all__ = ["GRID_LONGEST_EPISODE", "expert_segments", "grid_expert_steps", "replay"]
 
-GRID_LONGEST_EPISODE: dict[str, int] = {}
+GRID_LONGEST_EPISODE: dict[str, int] = {
+    "BabyAI-PickupLoc-v0": 1,
+    "BabyAI-UnlockPickup-v0": 4,
+    "BabyAI-BlockedUnlockPickup-v0": 8,
+    "BabyAI-KeyCorridorS3R3-v0": 13,
+    "BabyAI-MoveTwoAcrossS5N2-v0": 4,
+    "BabyAI-KeyCorridorS4R3-v0": 12,
+    "BabyAI-PutNextLocal-v0": 2,
+    "BabyAI-GoToSeqS5R2-v0": 6,
+}
 
 _PICKUP, _DROP, _TOGGLE = 3, 4, 5
 _MAX_ACTIONS = 2000
+Event = tuple[ActionType, Any]  # a grid action and the minigrid object it is aimed at (None for drop)
 
 
 def _goto_clauses(instr: Any) -> list[tuple[Any, str]]:
@@ -55,74 +69,63 @@ def _put_clauses(instr: Any) -> list[Any]:
     return _put_clauses(instr.instr_a) + _put_clauses(instr.instr_b) if isinstance(instr, SeqInstr) else []
 
 
-@lru_cache(maxsize=4096)
-def expert_segments(task: str, seed: int) -> tuple[Step, ...]:
-    """The expert's whole episode of (task, seed) as grid steps; :class:`ExpertError` when the bot fails."""
+def _objects(level: Any) -> dict[tuple[int, int], Any]:
+    """The nameable minigrid objects of a level by cell."""
+    return {(i, j): obj for j in range(level.height) for i in range(level.width)
+            if (obj := level.grid.get(i, j)) is not None and obj.type in KINDS}
+
+
+def _bot_events(level: Any) -> list[Event]:
+    """Run BabyAI's bot to the end of the mission and return its interactions (see the module docstring)."""
     from minigrid.utils.baby_ai_bot import BabyAIBot
 
-    env = GridEnv(task)
-    try:
-        env.reset(seed)
-        level = env.minigrid
-        with contextlib.redirect_stdout(io.StringIO()):
-            bot = BabyAIBot(level)
-        gotos, puts = _goto_clauses(level.instrs), _put_clauses(level.instrs)
-        steps: list[Step] = []
-        reached: set[int] = set()
-        action, success = None, False
-        for _ in range(_MAX_ACTIONS):
-            action = bot.replan(action)
-            front = tuple(int(v) for v in level.front_pos)
-            before = GridState.from_json(state_json(level)) if action in (_PICKUP, _DROP, _TOGGLE) else None
-            _, reward, terminated, truncated, _ = level.step(action)
-            won = terminated and reward > 0
-            step = None
-            if before is not None:
-                step = _interaction(int(action), before, GridState.from_json(state_json(level)), front, puts, level)
-            elif won or _completed_goto(gotos, reached):
-                step = _goto(GridState.from_json(state_json(level)))
-            if step is not None:
-                steps.append(step)
-            if terminated or truncated:
-                success = reward > 0
-                break
-    except ExpertError:
-        raise
-    except Exception as exc:  # the bot's own failures (assertions, a box opened) end the expert
-        raise ExpertError(f"BabyAI's bot failed on {task} seed {seed}: {type(exc).__name__}: {exc}") from None
-    finally:
-        env.close()
-    if not success or not steps:
-        raise ExpertError(f"BabyAI's bot did not complete {task} seed {seed}")
-    last = steps[-1]
-    return tuple(steps[:-1]) + (Step(last.action, last.target, instruction=last.instruction, done=True),)
+    with contextlib.redirect_stdout(io.StringIO()):
+        bot = BabyAIBot(level)
+    gotos, puts = _goto_clauses(level.instrs), _put_clauses(level.instrs)
+    events: list[Event] = []
+    reached: set[int] = set()
+    closed: set[int] = set()
+    action = None
+    for _ in range(_MAX_ACTIONS):
+        action = bot.replan(action)
+        front = tuple(int(v) for v in level.front_pos)
+        faced, carried = level.grid.get(*front), level.carrying
+        was_open = faced is not None and faced.type == "door" and faced.is_open
+        _, reward, terminated, truncated, _ = level.step(action)
+        if action == _PICKUP and level.carrying is not carried:
+            events.append((ActionType.PICKUP, faced))
+        elif action == _TOGGLE and faced is not None and faced.type == "door" and faced.is_open != was_open:
+            if was_open:                # closed by the bot (to open it again): no grid step closes a door
+                closed.add(id(faced))
+            elif id(faced) in closed:   # ... and opened again: together, nothing happened
+                closed.discard(id(faced))
+            else:
+                events.append((ActionType.OPEN, faced))
+        elif action == _DROP and carried is not None and level.carrying is None:
+            events.append(_drop_event(carried, front, puts))
+        elif action not in (_PICKUP, _DROP, _TOGGLE) and ((terminated and reward > 0) or _completed(gotos, reached)):
+            target = level.grid.get(*level.front_pos)
+            if target is not None and target.type in KINDS:
+                events.append((ActionType.GOTO, target))
+        if terminated or truncated:
+            if reward <= 0:
+                raise ExpertError(f"BabyAI's bot did not complete the mission {level.mission!r}")
+            return events
+    raise ExpertError(f"BabyAI's bot took more than {_MAX_ACTIONS} actions")
 
 
-def _interaction(action: int, before: GridState, after: GridState, front: tuple[int, int], puts: list[Any],
-                 level: Any) -> Step | None:
-    """The grid step an interaction was (objects named on the state before it), or None when it changed nothing."""
-    names = object_names(before)
-    if action == _PICKUP and after.carrying != before.carrying:
-        return Step(ActionType.PICKUP, f"the {names[front]}", instruction=f"pick up the {names[front]}")
-    door = before.at(front)
-    if action == _TOGGLE and door is not None and door.kind == "door" and door.door != "open" \
-            and after.at(front) != door:
-        return Step(ActionType.OPEN, f"the {names[front]}", instruction=f"open the {names[front]}")
-    if action == _DROP and before.carrying is not None and after.carrying is None:
-        carried = f"the {before.carrying[1]} {before.carrying[0]}"
-        dropped = level.grid.get(*front)
-        for clause in puts:
-            if any(dropped is o for o in clause.desc_move.obj_set):
-                for fixed in clause.desc_fixed.obj_set:
-                    pos = tuple(int(v) for v in fixed.cur_pos)
-                    if abs(pos[0] - front[0]) + abs(pos[1] - front[1]) == 1 and pos in names:
-                        return Step(ActionType.PUT, f"the {names[pos]}",
-                                    instruction=f"put {carried} next to the {names[pos]}")
-        return Step(ActionType.DROP, instruction=f"drop {carried}")
-    return None
+def _drop_event(carried: Any, cell: tuple[int, int], puts: list[Any]) -> Event:
+    """A drop that completes a "put … next to X" clause is ``put X``; any other drop is a plain drop."""
+    for clause in puts:
+        if any(carried is o for o in clause.desc_move.obj_set):
+            for fixed in clause.desc_fixed.obj_set:
+                x, y = (int(v) for v in fixed.cur_pos)
+                if abs(x - cell[0]) + abs(y - cell[1]) == 1:
+                    return ActionType.PUT, fixed
+    return ActionType.DROP, None
 
 
-def _completed_goto(gotos: list[tuple[Any, str]], reached: set[int]) -> bool:
+def _completed(gotos: list[tuple[Any, str]], reached: set[int]) -> bool:
     """Whether the last move completed a "go to" clause not completed before (and mark it)."""
     for index, (node, flag) in enumerate(gotos):
         if index not in reached and getattr(node, flag) == "success":
@@ -131,14 +134,54 @@ def _completed_goto(gotos: list[tuple[Any, str]], reached: set[int]) -> bool:
     return False
 
 
-def _goto(state: GridState) -> Step | None:
-    """A goto step on the object the agent now faces (None when it faces none)."""
-    dx, dy = DIRECTIONS[state.direction]
-    front = (state.agent[0] + dx, state.agent[1] + dy)
-    names = object_names(state)
-    if front not in names:
-        return None
-    return Step(ActionType.GOTO, f"the {names[front]}", instruction=f"go to the {names[front]}")
+def _step(action: ActionType, obj: Any, level: Any, observation: Observation) -> Step:
+    """The grid step of one event on the executor's copy of the level, its object named as that copy shows it."""
+    state = GridState.from_json(observation.state)
+    carried = f"the {state.carrying[1]} {state.carrying[0]}" if state.carrying else "it"
+    if action is ActionType.DROP:
+        return Step(action, instruction=f"drop {carried}")
+    cell = next(c for c, o in _objects(level).items() if o is obj)
+    name = f"the {object_names(state)[cell]}"
+    words = {ActionType.PICKUP: f"pick up {name}", ActionType.OPEN: f"open {name}", ActionType.GOTO: f"go to {name}",
+             ActionType.PUT: f"put {carried} next to {name}"}[action]
+    return Step(action, name, instruction=words)
+
+
+@lru_cache(maxsize=4096)
+def expert_segments(task: str, seed: int) -> tuple[Step, ...]:
+    """The expert's whole episode of (task, seed) as grid steps; :class:`ExpertError` when the bot fails or a
+    step it took has no executable grid step."""
+    bot_env, env = GridEnv(task), GridEnv(task)
+    try:
+        bot_env.reset(seed)
+        start = {id(obj): cell for cell, obj in _objects(bot_env.minigrid).items()}
+        try:
+            events = _bot_events(bot_env.minigrid)
+        except ExpertError as exc:
+            raise ExpertError(f"{task} seed {seed}: {exc}") from None
+        except Exception as exc:  # the bot's own failures (assertions, a box opened)
+            raise ExpertError(f"BabyAI's bot failed on {task} seed {seed}: {type(exc).__name__}: {exc}") from None
+        observation = env.reset(seed)
+        twins = _objects(env.minigrid)
+        executor, steps = GridExecutor(), []
+        for action, obj in events:
+            step = _step(action, None if obj is None else twins[start[id(obj)]], env.minigrid, observation)
+            grounding = executor.ground(step, observation)
+            if not grounding.executable:
+                raise ExpertError(f"{task} seed {seed}: the bot's step {len(steps) + 1} ({step.describe()}) is not "
+                                  f"executable as a grid step: {grounding.error}")
+            transition = env.step(grounding.action)
+            steps.append(step)
+            observation = transition.observation
+            if transition.terminated or transition.truncated:
+                break
+        if not (steps and transition.success):
+            raise ExpertError(f"{task} seed {seed}: the bot's steps did not complete the mission as grid steps")
+    finally:
+        bot_env.close()
+        env.close()
+    last = steps[-1]
+    return tuple(steps[:-1]) + (Step(last.action, last.target, instruction=last.instruction, done=True),)
 
 
 def grid_expert_steps(observation: Observation) -> list[Step]:
