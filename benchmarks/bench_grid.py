@@ -9,6 +9,13 @@ Then the loop cost: the expert's steps replayed through ``GridExecutor`` + ``Gri
 steps, the observation's screenshot, text and state per grid step) against raw minigrid driven by the bot on the
 same seeds, as a ratio of seconds per primitive step (the goal is <= 1.1), and both per episode (the executor's
 paths are often shorter than the bot's, which explores).
+
+With ``--planner SPEC --params FILE`` it times instead what an evaluation row costs: that planner (a model spec or
+a trained checkpoint folder, with the params' planner settings) through the kit's loop on the params' grid test
+jobs, ``planner.batch_size`` episodes at a time, with the expert's reference at every step::
+
+    PYTHONPATH=. python benchmarks/bench_grid.py --planner runs/x/trainings/T/checkpoints/sft/final \
+        --params params/study_grid.yaml --episodes 500
 """
 
 from __future__ import annotations
@@ -77,11 +84,42 @@ def raw_bot_seconds(task: str, seeds: range) -> tuple[float, int]:
     return seconds, primitives
 
 
+def bench_planner(spec: str, params_path: str, episodes: int) -> None:
+    """Episodes per minute of one evaluation row on the grid test jobs (the first ``episodes`` of them)."""
+    from tracer1kit.domains.registry import domain_of, expert_planner
+    from tracer1kit.evaluation import frozen_planner
+    from tracer1kit.evaluation.online import episode_record, eval_jobs, run_jobs
+    from tracer1kit.params import load_params
+
+    params = load_params(params_path)
+    jobs = eval_jobs(params)["grid"][:episodes]
+    domain = domain_of(jobs[0][0])
+    planner, envs = frozen_planner(spec, params), domain.slots(params)
+    try:
+        start = time.perf_counter()
+        done = run_jobs(planner, domain.tool_agent(params, "eval"), envs, jobs, max_steps=domain.max_steps(params),
+                        variant="bench", reference_planner=expert_planner(params.planner.horizon), params=params)
+        seconds = time.perf_counter() - start
+    finally:
+        envs.close()
+    records = [episode_record(e) for e in done]
+    steps = sum(r["steps"] for r in records)
+    print(f"{len(done)} episodes, batch {len(envs)}, K = {params.planner.horizon}: {60 * len(done) / seconds:.0f} "
+          f"episodes/min ({seconds:.1f} s, {steps / seconds:.1f} planner steps/s), success "
+          f"{sum(r['success'] for r in records) / len(records):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=50, help="seeds per level (0..N-1)")
     parser.add_argument("--levels", nargs="*", default=[t for group in GRID_LEVELS.values() for t in group])
+    parser.add_argument("--planner", help="time an evaluation row of this model spec / checkpoint instead")
+    parser.add_argument("--params", default="params/study_grid.yaml", help="the params file (with --planner)")
+    parser.add_argument("--episodes", type=int, default=500, help="grid test episodes (with --planner)")
     args = parser.parse_args()
+    if args.planner:
+        bench_planner(args.planner, args.params, args.episodes)
+        return
     seeds = range(args.seeds)
     print(f"{'level':32s} {'expert/min':>10s} {'lenient':>8s} {'strict':>7s} {'mean':>5s} {'longest':>7s}  failed")
     for task in args.levels:

@@ -17,12 +17,15 @@ from ..envs.serial import SerialEnvs
 from ..episodes import Episode, HistoryItem, Observation, StepRecord
 from .base import Grounding, ToolAgent
 from .feedback import ground_step, step_feedback
+from .planner import PlannerOutput
 
 
 class PlannerLike(Protocol):
+    """What the loop plans with: a model's planner, the scripted experts, the random floor."""
+
     horizon: int
 
-    def plan_batch(self, observations: Sequence[Observation]) -> list[Any]: ...
+    def plan_batch(self, observations: Sequence[Observation]) -> list[PlannerOutput]: ...
 
 
 @dataclass
@@ -77,7 +80,7 @@ def run_batch(planner: PlannerLike, tool_agent: ToolAgent, envs: BatchEnv, jobs:
         references = reference_planner.plan_batch(views) if reference_planner is not None else [None] * len(views)
         clock.plan_s += time.perf_counter() - t0
         actions: list[Any] = [None] * len(envs)
-        pending: list[tuple[_Live, Observation, Any, Any, Grounding | None]] = []
+        pending: list[tuple[_Live, Observation, PlannerOutput, PlannerOutput | None, Grounding | None]] = []
         t0 = time.perf_counter()
         for state, view, output, ref_out in zip(active, views, outputs, references):
             grounding = ground_step(output.plan.first if output.plan is not None else None, view, tool_agent)
@@ -98,8 +101,8 @@ def run_batch(planner: PlannerLike, tool_agent: ToolAgent, envs: BatchEnv, jobs:
                     horizon=horizon, interrupted=s.interrupted) for s in live]
 
 
-def _record(state: _Live, view: Observation, output: Any, ref_out: Any, grounding: Grounding | None,
-            transition: Transition | None, tool_agent: ToolAgent) -> None:
+def _record(state: _Live, view: Observation, output: PlannerOutput, ref_out: PlannerOutput | None,
+            grounding: Grounding | None, transition: Transition | None, tool_agent: ToolAgent) -> None:
     reference = ref_out.plan if ref_out is not None else None
     step = output.plan.first if output.plan is not None else None
     feedback = step_feedback(step, view, tool_agent, reference=reference.first if reference is not None else None,
