@@ -124,6 +124,10 @@ class Domain(ABC):
         """The longest expert episode, in steps, of each training task (for the horizon check)."""
         return {}
 
+    def protocol(self, params: Params) -> dict[str, str]:
+        """How this domain's rows were made, in words (the report prints it under the table)."""
+        return {}
+
     def record_fields(self, episode: Episode) -> dict[str, Any]:
         """What an online episode's record adds to the common fields (tool use: tool selection)."""
         return {}

@@ -78,6 +78,17 @@ class GridDomain(Domain):
     def prompt_context(self, params: Params) -> PromptContext:
         return CONTEXT
 
+    def protocol(self, params: Params) -> dict[str, str]:
+        cfg = params.grid
+        noise = f", noise {cfg.eval_executor.noise:g} (seed {cfg.eval_executor.seed})" if cfg.eval_executor.noise else ""
+        return {"grid levels (held-out seeds)": ", ".join(cfg.levels) or "none",
+                "held-out grid levels": ", ".join(cfg.heldout_levels) or "none",
+                "grid test seeds": f"{len(cfg.test_seeds)} per level ({cfg.test_seeds[0]}–{cfg.test_seeds[-1]})"
+                                   if cfg.test_seeds else "none",
+                "grid max steps": str(cfg.max_steps),
+                "grid success": "the BabyAI mission completed (reward > 0) within the step budget",
+                "frozen grid executor": f"{cfg.eval_executor.kind} subgoal executor{noise}"}
+
     def split_label(self, split: str) -> str:
         """Grid rows are their own metrics (``grid_success``, ``grid_heldout_success``), never pooled with pages."""
         return "grid" if split == "test" else "grid_heldout"

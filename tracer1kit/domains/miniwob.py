@@ -108,5 +108,15 @@ class MiniWoBDomain(Domain):
     def lengths(self, params: Params) -> dict[str, int]:
         return {task: LONGEST_EPISODE[task] for task in params.env.tasks if task in LONGEST_EPISODE}
 
+    def protocol(self, params: Params) -> dict[str, str]:
+        grounder = params.eval.grounder
+        noise = f", noise {grounder.noise:g} (seed {grounder.seed})" if grounder.noise else ""
+        return {"gui tasks (held-out seeds)": ", ".join(params.env.tasks) or "none",
+                "held-out tasks": ", ".join(params.env.heldout_tasks) or "none",
+                "test seeds": str(params.env.test_seeds[: params.eval.episodes_per_task]),
+                "max steps": str(params.env.max_steps),
+                "success": "MiniWoB++ raw reward > 0 (undecayed)",
+                "frozen GUI executor": f"{grounder.kind} grounder{noise}"}
+
     def random_step(self, observation: Observation, rng: random.Random) -> Step:
         return random_gui_step(observation, rng)

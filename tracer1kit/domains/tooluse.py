@@ -76,6 +76,10 @@ class ToolUseDomain(Domain):
     def lengths(self, params: Params) -> dict[str, int]:
         return {f"tool use ({kind})": TOOL_USE_LONGEST_EPISODE for kind in params.tooluse.kinds}
 
+    def protocol(self, params: Params) -> dict[str, str]:
+        return {"tool-use test seeds": str(params.tooluse.test_seeds),
+                "tool-use success": "the answer within tolerance (numbers: one unit of the gold's last decimal)"}
+
     def split_label(self, split: str) -> str:
         return "tool"
 

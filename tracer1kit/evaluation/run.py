@@ -146,18 +146,11 @@ def _evaluate_one(ev: Evaluation, params: Params, run: RunDir, slots: dict[str, 
 def protocol(params: Params, run: RunDir) -> dict[str, Any]:
     """How the table was made, in words (printed under it)."""
     return {
-        "gui tasks (held-out seeds)": ", ".join(params.env.tasks),
-        "held-out tasks": ", ".join(params.env.heldout_tasks) or "none",
-        "test seeds": str(params.env.test_seeds[: params.eval.episodes_per_task]),
-        "tool-use test seeds": str(params.tooluse.test_seeds) if params.tooluse.enabled else "disabled",
+        **{key: value for domain in active(params) for key, value in domain.protocol(params).items()},
         "training seeds": str(params.eval.training_seeds),
-        "horizon (main)": params.planner.horizon, "max steps": params.env.max_steps,
+        "horizon (main)": params.planner.horizon,
         "model": params.model.spec, "checkpoints": str(run.root / "trainings"),
-        "success": "MiniWoB++ raw reward > 0 (undecayed); tool use: answer within tolerance",
         "offline metrics": get_protocol(params.eval.protocol).describe(),
-        "frozen GUI executor": (f"{params.eval.grounder.kind} grounder"
-                                + (f", noise {params.eval.grounder.noise:g} (seed {params.eval.grounder.seed})"
-                                   if params.eval.grounder.noise else "")),
         "forecast metrics": "only the reference's real steps count, never the done padding past an episode's end",
         "intervals": "95%: Wilson for a success rate over independent episodes (one training seed); otherwise a "
                      "percentile bootstrap over (task, seed) blocks (2000 resamples); contrasts: paired block "
