@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass, replace
 
 import pytest
@@ -138,3 +139,75 @@ def test_a_domain_defined_in_a_test_runs_the_whole_method(corridor, tmp_path):
         assert list((tmp_path / "run" / "trainings").glob(f"*/checkpoints/{stage}/final"))
     contrasts = (tmp_path / "run" / "reports" / "results.md").read_text()
     assert "tracer1 − expert" in contrasts and report.exists()
+
+
+def test_no_module_outside_a_domain_tests_a_task_name():
+    """Which family a task belongs to is asked of the registry: the tool-use prefix and the BabyAI prefix, and
+    the functions that test them, appear only in their own domain's modules."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "tracer1kit"
+    own = {"tooluse": {"envs/tooluse.py", "domains/tooluse.py", "experts/tooluse.py", "agents/tools.py"},
+           "grid": {"envs/grid.py", "domains/grid.py", "experts/grid.py", "agents/grid.py"}}
+    needles = {"tooluse": (r"\bis_tool_task\b", r"\bTASK_PREFIX\b", '"tooluse/'),
+               "grid": (r"\bis_grid_task\b", r"\bGRID_TASK_PREFIX\b", '"BabyAI-')}
+    found = [f"{path.relative_to(package)}: {needle}" for path in package.rglob("*.py")
+             for family, words in needles.items() if str(path.relative_to(package)) not in own[family]
+             for needle in words if re.search(needle, path.read_text(encoding="utf-8"))]
+    assert not found, found
+
+
+def test_the_grid_domain_reads_its_own_params_section():
+    from tracer1kit.domains.grid import GridDomain
+
+    grid = GridDomain()
+    params = corridor_params(**{"grid.levels": ["BabyAI-PickupLoc-v0", "BabyAI-UnlockPickup-v0"],
+                                "grid.heldout_levels": ["BabyAI-PutNextLocal-v0"], "grid.train_seeds": [0, 1],
+                                "grid.test_seeds": [7], "grid.max_steps": 8})
+    assert grid.enabled(params) and not grid.enabled(corridor_params())
+    assert grid.jobs(params, "train") == [("BabyAI-PickupLoc-v0", 0), ("BabyAI-PickupLoc-v0", 1),
+                                          ("BabyAI-UnlockPickup-v0", 0), ("BabyAI-UnlockPickup-v0", 1)]
+    assert grid.eval_jobs(params) == [("BabyAI-PickupLoc-v0", 7, "test"), ("BabyAI-UnlockPickup-v0", 7, "test"),
+                                      ("BabyAI-PutNextLocal-v0", 7, "heldout")]
+    assert [grid.split_label(s) for s in ("test", "heldout")] == ["grid", "grid_heldout"]
+    assert grid.problems(params) == [] and grid.budget_problems(params) == []
+    assert grid.lengths(params) == {"BabyAI-PickupLoc-v0": 1, "BabyAI-UnlockPickup-v0": 4}
+    short = with_overrides(params, {"grid.max_steps": 3})
+    assert grid.budget_problems(short) == [
+        "grid.max_steps = 3 is less than the longest expert episode of BabyAI-UnlockPickup-v0 (4 steps): those "
+        "episodes would end unfinished; raise grid.max_steps"]
+    unknown = with_overrides(params, {"grid.levels": ["BabyAI-Nope-v0"]})
+    assert grid.problems(unknown)[0].startswith("grid.levels / grid.heldout_levels: no measured expert for "
+                                                "'BabyAI-Nope-v0'; supported levels: BabyAI-")
+    strict = with_overrides(params, {"grid.eval_executor.kind": "strict", "grid.executor.noise": 0.2})
+    assert grid.tool_agent(strict, "eval").kind == "strict" and grid.tool_agent(strict, "train").noise == 0.2
+    assert grid.tool_agent(strict, "replay").noise == 0.0 and grid.tool_agent(strict, "eval").noise == 0.0
+
+
+def test_each_domain_prompts_with_its_own_vocabulary():
+    from tracer1kit.actions import GRID_ACTIONS, GUI_ACTIONS, TOOL_ACTIONS
+    from tracer1kit.domains.registry import prompt_contexts
+
+    contexts = prompt_contexts(Params())
+    actions = {name: contexts(task).system.split("action (")[1].split(")")[0].split("|")
+               for name, task in (("gui", "click-button"), ("tool", "tooluse/receipt_tip"), ("grid", "BabyAI-PickupLoc-v0"))}
+    assert set(actions["grid"]) == {a.value for a in GRID_ACTIONS}
+    assert set(actions["gui"]) == set(actions["tool"]) == {a.value for a in GUI_ACTIONS | TOOL_ACTIONS}
+    assert contexts("tooluse/receipt_tip").tools_text and contexts("BabyAI-PickupLoc-v0").tools_text is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_grid_steps_are_valid_plans_the_executor_answers(seed):
+    from tracer1kit.actions import format_plan, parse_plan
+    from tracer1kit.agents.planner import RandomPlanner
+    from tracer1kit.domains.grid import GridDomain
+
+    grid, params = GridDomain(), Params()
+    env = grid.make_env("BabyAI-UnlockPickup-v0", params, screenshots=False)
+    observation = env.reset(seed)
+    output = RandomPlanner(6, grid.random_step, seed=seed).plan(observation)
+    assert parse_plan(format_plan(output.plan)) == output.plan
+    for step in output.plan.steps:
+        grounding = grid.tool_agent(params, "eval").ground(step, observation)
+        assert grounding.executable or grounding.error
+    assert observation.screenshot is None and observation.text  # image off: text only

@@ -66,8 +66,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         return 2
     for note in input_notes(params):
         print(f"note: {args.params}: {note}")
+    from .domains.registry import active
+
+    tasks = ", ".join(f"{len({t for t, _ in d.jobs(params, 'train')})} {d.name}" for d in active(params))
     print(f"{args.params}: ok (model {params.model.spec}, horizon {params.planner.horizon}, "
-          f"{len(params.env.tasks)} tasks)")
+          f"training tasks: {tasks or 'none'})")
     return 0
 
 
