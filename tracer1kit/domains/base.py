@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from typing import Any, Literal
+from typing import Any, Literal, Mapping, Sequence
 
 from pathlib import Path
 
@@ -34,6 +34,23 @@ SPLITS: tuple[Split, ...] = ("train", "val", "test", "heldout")
 # What a tool agent is made for: evaluation's executor, Stage 2's training executor, the noise-free twin of that
 # one that replays a recorded prefix (Stage 2 live), or the one expert data is recorded through.
 Purpose = Literal["eval", "train", "replay", "expert"]
+
+
+def unknown_tasks(names: Sequence[str], known: Mapping[str, int], where: str, expert: str, kind: str) -> list[str]:
+    """The problem of task names no expert is known for (``known``: the measured longest episode by name)."""
+    unknown = [name for name in names if name not in known]
+    if not unknown:
+        return []
+    return [f"{where}: no {expert} for {', '.join(map(repr, unknown))}; supported {kind}: {', '.join(sorted(known))}"]
+
+
+def short_budget(names: Sequence[str], longest: Mapping[str, int], key: str, budget: int) -> list[str]:
+    """The problem of a step budget (the params ``key``) below the longest expert episode of some task."""
+    short = [f"{name} ({longest[name]} steps)" for name in names if longest[name] > budget]
+    if not short:
+        return []
+    return [f"{key} = {budget} is less than the longest expert episode of {', '.join(short)}: those episodes would "
+            f"end unfinished; raise {key}"]
 
 
 class Domain(ABC):

@@ -15,7 +15,7 @@ from ..episodes import Observation
 from ..experts.grid import GRID_LONGEST_EPISODE, grid_expert_steps
 from ..params import GridExecutorParams, Params
 from ..prompts import PromptContext, compact_system_prompt, system_prompt
-from .base import Domain, Purpose, Split
+from .base import Domain, Purpose, Split, short_budget, unknown_tasks
 
 EXAMPLE_PLAN = Plan(
     steps=(
@@ -94,21 +94,12 @@ class GridDomain(Domain):
         return "grid" if split == "test" else "grid_heldout"
 
     def problems(self, params: Params) -> list[str]:
-        cfg = params.grid
-        unknown = [level for level in (*cfg.levels, *cfg.heldout_levels) if level not in GRID_LONGEST_EPISODE]
-        if unknown:
-            return [f"grid.levels / grid.heldout_levels: no measured expert for {', '.join(map(repr, unknown))}; "
-                    f"supported levels: {', '.join(sorted(GRID_LONGEST_EPISODE))}"]
-        return []
+        return unknown_tasks([*params.grid.levels, *params.grid.heldout_levels], GRID_LONGEST_EPISODE,
+                             "grid.levels / grid.heldout_levels", "measured expert", "levels")
 
     def budget_problems(self, params: Params) -> list[str]:
-        cfg = params.grid
-        short = [f"{level} ({GRID_LONGEST_EPISODE[level]} steps)" for level in (*cfg.levels, *cfg.heldout_levels)
-                 if GRID_LONGEST_EPISODE[level] > cfg.max_steps]
-        if short:
-            return [f"grid.max_steps = {cfg.max_steps} is less than the longest expert episode of {', '.join(short)}: "
-                    "those episodes would end unfinished; raise grid.max_steps"]
-        return []
+        return short_budget([*params.grid.levels, *params.grid.heldout_levels], GRID_LONGEST_EPISODE,
+                            "grid.max_steps", params.grid.max_steps)
 
     def lengths(self, params: Params) -> dict[str, int]:
         return {level: GRID_LONGEST_EPISODE[level] for level in params.grid.levels if level in GRID_LONGEST_EPISODE}

@@ -18,7 +18,7 @@ from ..episodes import Observation
 from ..experts.data import generate_expert_episodes, generated_once, gui_expert_steps
 from ..experts.lengths import LONGEST_EPISODE
 from ..params import Params
-from .base import Domain, Purpose, Split
+from .base import Domain, Purpose, Split, short_budget, unknown_tasks
 
 
 class MiniWoBDomain(Domain):
@@ -89,21 +89,12 @@ class MiniWoBDomain(Domain):
         return generated_once(store_dir, cfg.model_dump(mode="json", exclude={"workers", "headless"}), generate)
 
     def problems(self, params: Params) -> list[str]:
-        cfg = params.env
-        unknown = [t for t in (*cfg.tasks, *cfg.heldout_tasks) if t not in LONGEST_EPISODE]
-        if unknown:
-            return [f"env.tasks / env.heldout_tasks: no scripted expert for {', '.join(map(repr, unknown))}; "
-                    f"supported tasks: {', '.join(sorted(LONGEST_EPISODE))}"]
-        return []
+        return unknown_tasks([*params.env.tasks, *params.env.heldout_tasks], LONGEST_EPISODE,
+                             "env.tasks / env.heldout_tasks", "scripted expert", "tasks")
 
     def budget_problems(self, params: Params) -> list[str]:
-        cfg = params.env
-        short = [f"{task} ({LONGEST_EPISODE[task]} steps)" for task in (*cfg.tasks, *cfg.heldout_tasks)
-                 if LONGEST_EPISODE[task] > cfg.max_steps]
-        if short:
-            return [f"env.max_steps = {cfg.max_steps} is less than the longest expert episode of "
-                    f"{', '.join(short)}: those episodes would end unfinished; raise env.max_steps"]
-        return []
+        return short_budget([*params.env.tasks, *params.env.heldout_tasks], LONGEST_EPISODE, "env.max_steps",
+                            params.env.max_steps)
 
     def lengths(self, params: Params) -> dict[str, int]:
         return {task: LONGEST_EPISODE[task] for task in params.env.tasks if task in LONGEST_EPISODE}

@@ -23,7 +23,8 @@ TRAINED_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
     "tracer1": ({}, "stage2"),
     "stage2": ({"train.stage1.enabled": False}, "stage2"),
     "reactive": ({"planner.horizon": 1}, "stage2"),
-    "strict": ({"grounded.grounder.kind": "strict"}, "stage2"),   # Stage 2 against the strict executor
+    # Stage 2 against the strict executor of every domain (the GUI grounder and the grid executor)
+    "strict": ({"grounded.grounder.kind": "strict", "grid.executor.kind": "strict"}, "stage2"),
     "think": ({"planner.think": "forecast"}, "sft"),              # SFT targets reason about the coming steps first
 }
 SCRIPTED_VARIANTS = ("random", "expert", "base")  # base: the untrained model of params.model
