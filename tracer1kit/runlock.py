@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Iterator
 
@@ -26,7 +26,7 @@ from .progress import log
 LOCK_NAME = ".writer.lock"
 INHERITED = "TRACER1KIT_RUN_LOCKS"  # JSON {run root: holder PID}, set for the processes a writer starts
 
-_held: dict[Path, tuple[int, int]] = {}  # run root → (file descriptor, how many claims in this process)
+_held: dict[Path, tuple[int, int, bool]] = {}  # run root → (descriptor, claims in this process, created the folder)
 
 
 class RunDirBusy(RuntimeError):
@@ -48,15 +48,14 @@ def acquire(root: str | os.PathLike[str], command: str | None = None) -> bool:
     :class:`RunDirBusy` naming the holder when another process writes there."""
     root = Path(root).resolve()
     if root in _held:
-        fd, count = _held[root]
-        _held[root] = (fd, count + 1)
+        fd, count, created = _held[root]
+        _held[root] = (fd, count + 1, created)
         return False
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = _locked(root / LOCK_NAME)
     except BlockingIOError:
-        os.close(fd)
         found = holder(root) or {}
         if str(found.get("pid")) == str(_inherited().get(str(root))):
             return False  # the writer that started this process holds it for both
@@ -74,7 +73,7 @@ def acquire(root: str | os.PathLike[str], command: str | None = None) -> bool:
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(record).encode("utf-8"), 0)
     os.fsync(fd)
-    _held[root] = (fd, 1)
+    _held[root] = (fd, 1, created)
     os.environ[INHERITED] = json.dumps({**_inherited(), str(root): os.getpid()})
     return True
 
@@ -84,12 +83,16 @@ def release(root: str | os.PathLike[str]) -> None:
     root = Path(root).resolve()
     if root not in _held:
         return
-    fd, count = _held.pop(root)
+    fd, count, created = _held.pop(root)
     if count > 1:
-        _held[root] = (fd, count - 1)
+        _held[root] = (fd, count - 1, created)
         return
     if (holder(root) or {}).get("pid") == os.getpid():  # not in a forked child, which shares the lock
         os.ftruncate(fd, 0)
+        if created and os.listdir(root) == [LOCK_NAME]:  # a refused command leaves no folder behind
+            (root / LOCK_NAME).unlink()
+            with suppress(OSError):  # another writer's file appeared meanwhile
+                root.rmdir()
     os.close(fd)  # the last descriptor of the lock closed drops the flock
     claims = {k: v for k, v in _inherited().items() if k != str(root)}
     os.environ[INHERITED] = json.dumps(claims)
@@ -105,11 +108,27 @@ def run_lock(root: str | os.PathLike[str], command: str | None = None) -> Iterat
         release(root)
 
 
+def _locked(path: Path) -> int:
+    """An open descriptor of ``path`` holding its exclusive ``flock`` (``BlockingIOError`` while another holds it).
+    A lock file removed by its last holder between our open and our lock is opened again."""
+    while True:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if path.exists() and os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+
 @atexit.register
 def _release_all() -> None:
     """At a normal exit (a notebook's kernel shut down), leave no record behind that would read as a crash."""
     for root in list(_held):
-        _held[root] = (_held[root][0], 1)
+        _held[root] = (_held[root][0], 1, _held[root][2])
         release(root)
 
 

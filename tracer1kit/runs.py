@@ -18,6 +18,7 @@ naming the file, what in the run it belongs to and how to make it again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import struct
@@ -52,12 +53,14 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def append_jsonl(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
-    """Append one JSON line with a single ``write``; first drop a torn tail left by a killed writer."""
+    """Append one JSON line with a single ``write``; first drop a torn tail left by a killed writer. Appenders
+    take turns (``flock``), so one never mistakes another's line in progress for a torn tail."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(record, ensure_ascii=False, default=_json_default) + "\n").encode("utf-8")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # dropped when the descriptor closes
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             os.ftruncate(fd, _last_complete_line_end(fd, size))
