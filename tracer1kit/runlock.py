@@ -36,10 +36,10 @@ class RunDirBusy(RuntimeError):
 def holder(root: str | os.PathLike[str]) -> dict[str, object] | None:
     """The record of the process that last took the lock of ``root`` (None: never taken, or released)."""
     try:
-        text = (Path(root) / LOCK_NAME).read_text(encoding="utf-8")
-        return json.loads(text) if text.strip() else None
+        record = json.loads((Path(root) / LOCK_NAME).read_text(encoding="utf-8") or "null")
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def acquire(root: str | os.PathLike[str], command: str | None = None) -> bool:
