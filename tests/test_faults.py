@@ -279,6 +279,26 @@ def test_appends_from_two_processes_interleave_whole_lines(tmp_path):
         assert [r["i"] for r in rows if r["w"] == name] == list(range(200))
 
 
+SLOW_APPENDER = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT | os.O_APPEND)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, b'{"w": "slow", ')
+print("half", flush=True)
+time.sleep(2)
+os.write(fd, b'"i": 0}\\n')
+"""
+
+
+def test_an_append_waits_for_a_line_another_process_is_still_writing(tmp_path):
+    path = tmp_path / "m.jsonl"
+    slow = python("-c", SLOW_APPENDER, str(path))
+    assert slow.stdout.readline().strip() == "half", slow.stderr.read()
+    append_jsonl(path, {"w": "fast", "i": 0})  # must not take the half line for a torn tail left by a crash
+    assert slow.wait(timeout=60) == 0
+    assert list(read_jsonl(path)) == [{"w": "slow", "i": 0}, {"w": "fast", "i": 0}]
+
+
 def test_cli_prints_one_error_line_for_a_damaged_file(tmp_path, capsys, monkeypatch):
     def broken(args):
         raise unreadable(tmp_path / "run" / "checkpoints" / "stage2" / "final" / "model.safetensors", "truncated")

@@ -195,9 +195,8 @@ def unreadable(path: str | os.PathLike[str], problem: str, split: str | None = N
             fix = f"delete {folder}; train --resume then continues from the checkpoint before it"
         else:
             what = f"the {stage} model of {run}"
-            fix = (f"retrain that stage: delete {run / 'checkpoints' / stage} (and the folders of the stages after "
-                   f"it, which started from it), then run `tracer1kit train PARAMS --run-dir {run} --stage {stage} …`"
-                   " naming it and the stages after it")
+            fix = (f"retrain it: delete {run / 'checkpoints' / stage} and the later stages' folders (trained from "
+                   f"it), then run `tracer1kit train PARAMS --run-dir {run} --stage {stage} [later stages]`")
     elif "episodes" in parts[:-1]:
         at = len(parts) - 1 - parts[::-1].index("episodes")
         run, source = Path(*parts[:at]), (parts[at + 1:at + 2] or ("?",))[0]
