@@ -307,3 +307,25 @@ def test_cli_prints_one_error_line_for_a_damaged_file(tmp_path, capsys, monkeypa
     assert main(["evaluate", str(REPO / "params" / "ci.yaml"), "--run-dir", str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error: cannot read" in err and "stage2 model" in err
+
+
+@pytest.mark.slow
+def test_notebooks_run_by_tracer1kit_run_write_under_its_lock(tmp_path):
+    """A real papermill kernel: its writing ``setup`` shares the runner's claim instead of being refused."""
+    import nbformat
+
+    from tracer1kit.notebook_runner import run_notebooks
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                          "display_name": "Python 3"}})
+    nb.cells = [nbformat.v4.new_code_cell('params_path = ""\nrun_dir = ""', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("from tracer1kit.notebook import setup\nparams, run = setup(params_path, run_dir)\n"
+                                          "(run.root / 'written.txt').write_text('ok')")]
+    nbformat.write(nb, folder / "writer.ipynb")
+    run_dir = tmp_path / "run"
+    with run_lock(run_dir, "tracer1kit run"):  # as the command line holds it
+        results = run_notebooks(REPO / "params" / "ci.yaml", run_dir, notebooks_dir=folder, only=["writer"],
+                                progress=False)
+    assert results[0].status == "executed" and (run_dir / "written.txt").read_text() == "ok"
