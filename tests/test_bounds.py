@@ -221,3 +221,23 @@ def test_a_safetensors_header_longer_than_the_file_is_refused(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"\x01\x00")
     with pytest.raises(UnreadableFile, match="truncated safetensors header"):
         check_files(tmp_path)
+
+
+# --- scripted baselines under several training seeds --------------------------------------------------------
+
+
+@given(st.lists(st.integers(0, 50), min_size=1, max_size=4, unique=True))
+@settings(max_examples=25, deadline=None)
+def test_scripted_baselines_are_evaluated_once_and_trained_variants_once_per_seed(seeds):
+    from tracer1kit.evaluation.variants import SCRIPTED_VARIANTS, TRAINED_VARIANTS, plan_evaluations
+    from tracer1kit.params import Params, with_overrides
+
+    variants = [*SCRIPTED_VARIANTS, *TRAINED_VARIANTS]
+    params = with_overrides(Params(), {"eval.training_seeds": seeds, "eval.variants": variants,
+                                       "eval.horizons": [3], "eval.gammas": [], "eval.repetition_weights": []})
+    evals = [ev for ev in plan_evaluations(params) if not ev.grid]
+    for variant in SCRIPTED_VARIANTS:
+        assert [(ev.seed, ev.training) for ev in evals if ev.variant == variant] == [(seeds[0], None)]
+    for variant in TRAINED_VARIANTS:
+        found = [ev for ev in evals if ev.variant == variant]
+        assert [ev.seed for ev in found] == seeds and all(ev.training.seed == ev.seed for ev in found)
