@@ -12,7 +12,7 @@ PACKAGE = REPO / "tracer1kit"
 # The floors of ../shared/DESIGN.md (text sits on floor 1: tools/ uses it and it uses nothing); the domain
 # registry (domains/) sits above the experts and below training, as DESIGN's "one registry above the experts".
 FLOORS = {
-    "actions": 1, "params": 1, "runs": 1, "text": 1, "tools": 1, "progress": 1,
+    "actions": 1, "params": 1, "runs": 1, "runlock": 1, "text": 1, "tools": 1, "progress": 1,
     "paramdocs": 1,
     "episodes": 2,
     "envs": 3, "prompts": 3, "rewards": 3,

@@ -2,7 +2,8 @@
 
 An error the kit raises on purpose (bad params, bad training input, a missing file it names…) prints as one
 ``error:`` message with a non-zero exit (2 for bad input, 1 otherwise); ``--debug`` or ``TRACER1KIT_DEBUG=1``
-shows its traceback instead. Anything else is a bug and keeps its traceback.
+shows its traceback instead. Anything else is a bug and keeps its traceback. Commands that write a run directory
+(run, generate, train, evaluate) hold its write lock while they run: a second writer is refused at once.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import argparse
 import linecache
 import os
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from .params import Params, ParamsError, load_params
 from .training.preflight import TrainingInputError, preflight
 from .progress import show_progress
+from .runlock import run_lock
 from .training.processes import SeveralProcessesError, is_main_process
 
 PACKAGE = Path(__file__).resolve().parent
@@ -165,12 +168,20 @@ def raised_on_purpose(exc: BaseException) -> bool:
     return PACKAGE in filename.parents and linecache.getline(str(filename), tb.tb_lineno).lstrip().startswith("raise")
 
 
+def writing(args: argparse.Namespace) -> AbstractContextManager[object]:
+    """The run directory's write lock for a command that writes one (held by the main process of a launch)."""
+    if getattr(args, "run_dir", None) is None or not is_main_process():
+        return nullcontext()
+    return run_lock(args.run_dir, f"tracer1kit {args.command} {args.params}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     debug = args.debug or os.environ.get("TRACER1KIT_DEBUG", "") not in ("", "0")
     show_progress(is_main_process())
     try:
-        return args.func(args)
+        with writing(args):
+            return args.func(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 from PIL import Image
 
 from .actions import Plan, Step, format_plan, parse_plan
-from .runs import append_jsonl, atomic_write_bytes, read_jsonl
+from .runs import append_jsonl, atomic_write_bytes, read_jsonl, unreadable
 
 HISTORY_OUTCOME_CHARS = 400  # enough for a receipt's OCR text in the planner's history
 Box = tuple[float, float, float, float]  # left, top, width, height in page pixels (metrics.UnitBox: fractions)
@@ -100,8 +100,11 @@ class Observation:
     def image(self) -> Image.Image | None:
         """The screenshot, loaded from disk on first use for stored observations."""
         if self.screenshot is None and self.screenshot_path:
-            with Image.open(self.screenshot_path) as img:
-                object.__setattr__(self, "screenshot", img.convert("RGB"))
+            try:
+                with Image.open(self.screenshot_path) as img:
+                    object.__setattr__(self, "screenshot", img.convert("RGB"))
+            except (OSError, ValueError) as exc:  # missing, truncated or not an image
+                raise unreadable(self.screenshot_path, str(exc) or type(exc).__name__) from None
         return self.screenshot
 
     def element(self, ref: int) -> Element | None:
@@ -311,8 +314,14 @@ class EpisodeStore:
         return count
 
     def __iter__(self) -> Iterator[Episode]:
-        for row in read_jsonl(self.path):
-            yield Episode.from_dict(row, self.directory)
+        for number, row in enumerate(read_jsonl(self.path), start=1):
+            try:
+                episode = Episode.from_dict(row, self.directory)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                split = row.get("split") if isinstance(row.get("split"), str) else None
+                raise unreadable(self.path, f"episode {number} is not a valid record: "
+                                            f"{type(exc).__name__}: {exc}", split) from None
+            yield episode
 
     def read(self, **filters: Any) -> list[Episode]:
         """All stored episodes whose attributes equal the given filters (e.g. ``split="test"``)."""

@@ -19,21 +19,26 @@ from typing import Any
 from .evaluation.variants import main_training_dir, plan_evaluations, training_dir
 from .params import Params, load_params
 from .progress import show_progress
+from .runlock import acquire
 from .runs import RunDir
 from .training.preflight import STAGES
 from .viz.figures import use_notebook_renderer
 
 
-def setup(params_path: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> tuple[Params, RunDir]:
+def setup(params_path: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
+          write: bool = True) -> tuple[Params, RunDir]:
     """The validated params and the run directory (created if missing); never touches a model hub; the kit's
     progress lines (training steps, evaluation rows) show under the cells; figures also carry HTML so exported
-    notebooks show them."""
+    notebooks show them. ``write``: hold the run's write lock while the kernel runs (refused while another
+    process writes there); a notebook that only reads the run passes False."""
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         os.environ.setdefault(name, "1")
     show_progress()
     use_notebook_renderer()
     params = load_params(params_path)
     run = RunDir.create(run_dir)
+    if write:
+        acquire(run.root, f"notebook setup with {params_path}")
     print(f"params: {params_path}  run: {run.root}")
     return params, run
 

@@ -4,7 +4,8 @@ Root: ``ModelParams.cache_dir``, else ``$TRACER1KIT_CACHE``, else ``~/.cache/tra
 checkpoint is built in a temporary folder beside its final place and renamed into place, so concurrent
 builds never leave a half-written checkpoint: the first rename wins, later builders discard theirs. Under a
 several-process launch only the main process builds (transformers' ``save_pretrained`` writes nothing on the
-other ranks); the others wait for its checkpoint.
+other ranks); the others wait for its checkpoint. An entry whose files were cut short or corrupted since is
+built again, with a warning.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..runs import is_main_process
+from ..progress import log
+from ..runs import UnreadableFile, check_files, is_main_process
 
 MARKER = "tracer1kit-complete"
 
@@ -32,11 +34,16 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 def build_once(target: Path, build: Callable[[Path], None], wait_s: float = 1800.0) -> Path:
     """Return ``target``, first running ``build(tmp_dir)`` and renaming the result there if it is missing (on a
     replica of a several-process launch: waiting up to ``wait_s`` for the main process to do so)."""
-    if (target / MARKER).exists():
+    if _ready(target):
         return target
     if not is_main_process():
         return _wait_for(target, wait_s)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if (target / MARKER).exists():  # complete once, damaged since: moved out of the way at once, then rebuilt
+        log.warning(f"warning: model cache: {_problem(target)}; building it again")
+        bad = Path(tempfile.mkdtemp(prefix=f".{target.name}-damaged-", dir=target.parent))
+        os.rename(target, bad / target.name)
+        shutil.rmtree(bad, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         build(tmp)
@@ -53,9 +60,22 @@ def build_once(target: Path, build: Callable[[Path], None], wait_s: float = 1800
     return target
 
 
+def _ready(target: Path) -> bool:
+    """Whether ``target`` is a complete entry whose files can still be read."""
+    return (target / MARKER).exists() and _problem(target) is None
+
+
+def _problem(target: Path) -> str | None:
+    try:
+        check_files(target)
+    except UnreadableFile as exc:
+        return f"{exc.path} ({exc.problem})"
+    return None
+
+
 def _wait_for(target: Path, wait_s: float) -> Path:
     deadline = time.monotonic() + wait_s
-    while not (target / MARKER).exists():
+    while not _ready(target):
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"model cache: waited {wait_s:.0f} s for the main process to build {target}; on a launch over "

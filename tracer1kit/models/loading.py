@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..params import ModelParams
+from ..runs import check_files
 from .cache import build_once, cache_root
 from .lora import apply_lora, load_adapter
 from .processor import PIL_PROCESSORS, cap_image_pixels, load_pil_processor
@@ -103,6 +104,7 @@ def load_policy(spec: str | ModelParams, *, adapter_path: str | os.PathLike[str]
 
     params = ModelParams(spec=spec) if isinstance(spec, str) else spec
     location = resolve_checkpoint(params.spec, params.cache_dir)
+    check_files(location)  # a truncated file: one error naming it and its stage, not a deserializer's traceback
     config = AutoConfig.from_pretrained(location)
     vision = type(config) in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
     auto = AutoModelForImageTextToText if vision else AutoModelForCausalLM
@@ -113,6 +115,7 @@ def load_policy(spec: str | ModelParams, *, adapter_path: str | os.PathLike[str]
     processor = _processor(location, config, vision, params.max_image_pixels)
     adapter = adapter_path or params.lora.adapter_path
     if adapter:
+        check_files(adapter)
         model = load_adapter(model, adapter, trainable=params.lora.enabled)
     elif params.lora.enabled:
         model = apply_lora(model, params.lora)

@@ -13,7 +13,7 @@ from transformers import TrainerCallback
 
 from ..params import Params, TrainStageParams
 from ..progress import Progress
-from ..runs import RunDir, atomic_write_text, read_jsonl
+from ..runs import RunDir, atomic_write_text, check_files, read_jsonl
 from .preflight import STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from  # noqa: F401
 from .processes import is_main_process, use_cpu
 
@@ -53,8 +53,11 @@ def truncate_metrics_after(run: RunDir, stage: str, step: int) -> int:
 
 def start_point(run: RunDir, stage: str, resume: bool) -> Path | None:
     """The checkpoint a stage resumes from (None: from scratch). Metrics lines logged after that point, by an
-    interrupted earlier attempt, are dropped (by the main process) because the trainer logs those steps again."""
+    interrupted earlier attempt, are dropped (by the main process) because the trainer logs those steps again. A
+checkpoint with a damaged file is refused, naming the file."""
     resume_from = last_checkpoint(run, stage) if resume else None
+    if resume_from is not None:
+        check_files(resume_from)
     if is_main_process():
         truncate_metrics_after(run, stage, checkpoint_step(resume_from) if resume_from is not None else 0)
     return resume_from

@@ -37,10 +37,7 @@ def check_same_training(params: Params, run: RunDir) -> None:
     models would be silently reused)."""
     if not run.params_path.exists() or not any(final_dir(run, s).exists() for s in STAGES):
         return
-    import yaml
-
-    before = yaml.safe_load(run.params_path.read_text(encoding="utf-8")) or {}
-    changed = [k for k in changed_keys(before, params.model_dump(mode="json")) if not k.startswith(NOT_TRAINING)]
+    changed = [k for k in changed_keys(run.saved_params(), params.model_dump(mode="json")) if not k.startswith(NOT_TRAINING)]
     if changed:
         raise TrainingInputError(
             f"{run.root} holds stages trained with other params ({', '.join(changed[:5])}"
