@@ -235,12 +235,19 @@ def grounded_reward(feedback: Feedback | None, params: GroundedRewardParams) -> 
             "matched": float(bool(feedback.executable and feedback.matched_reference)),
             "advanced": float(bool(feedback.executable and feedback.advanced)),
         }
+    weights = grounded_weights(params)
+    terms["total"] = sum(weights[k] * terms[k] for k in weights)
+    return terms
+
+
+def grounded_weights(params: GroundedRewardParams) -> dict[str, float]:
+    """Each Stage-2 term's share of the total (the weights over their sum; 0 for ``advanced`` offline, where recorded
+    states cannot advance: the paper's offline form)."""
     weights = {"executable": params.executable, "matched": params.matched, "advanced": params.advanced}
     if params.mode == "offline":
-        weights["advanced"] = 0.0  # recorded states cannot advance: the paper's offline form
+        weights["advanced"] = 0.0
     total_weight = sum(weights.values()) or 1.0
-    terms["total"] = sum(weights[k] * terms[k] for k in weights) / total_weight
-    return terms
+    return {term: weight / total_weight for term, weight in weights.items()}
 
 
 def score_record(record: StepRecord, params: RewardParams, grounded: GroundedRewardParams) -> dict[str, float]:

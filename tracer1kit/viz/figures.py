@@ -169,13 +169,17 @@ def reward_groups(rewards: dict[str, float]) -> dict[str, list[tuple[str, float]
     return {stage: sorted(terms, key=lambda t: t[0] == "total") for stage, terms in groups.items()}
 
 
-def reward_bar(rewards: dict[str, float], title: str = "reward breakdown") -> go.Figure:
+def reward_bar(rewards: dict[str, float], title: str = "reward breakdown",
+               weights: dict[str, float] | None = None) -> go.Figure:
     """A step's rewards as horizontal bars on a fixed 0–1 axis, one panel per stage (:func:`reward_groups`): terms
-    in one neutral colour, each ``total`` highlighted, every value written beside its bar (zeros too)."""
+    in one neutral colour, each ``total`` highlighted. A term with a weight in ``weights`` (keyed like ``rewards``)
+    is drawn as its contribution, weight × value, written ``0.70 × 0.80 = 0.56``, so a stage's total is visibly
+    the sum of the bars above it; other terms show their value. Every value is written beside its bar (zeros too)."""
     groups = reward_groups(rewards)
+    weights = weights or {}
     layout: dict[str, Any] = dict(template=LIGHT, title=dict(text=title, font=dict(size=13), x=0.02),
                                   width=REWARD_WIDTH, showlegend=False, bargap=0.25,
-                                  margin=dict(l=90, r=44, t=REWARD_TOP_PX, b=REWARD_BOTTOM_PX))
+                                  margin=dict(l=90, r=110, t=REWARD_TOP_PX, b=REWARD_BOTTOM_PX))
     if not groups:
         layout.update(height=110, xaxis=dict(visible=False), yaxis=dict(visible=False), annotations=[dict(
             text="no rewards recorded", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)])
@@ -192,13 +196,20 @@ def reward_bar(rewards: dict[str, float], title: str = "reward breakdown") -> go
                                       fixedrange=True)
         layout[f"xaxis{axis}"] = dict(domain=[0, 1], anchor=f"y{axis}", range=span, dtick=0.25, fixedrange=True,
                                       showticklabels=k == len(groups), gridcolor="#e5e8ec", zeroline=False)
-        layout["annotations"].append(dict(text=stage, x=0, y=top, xref="paper", yref="paper", xanchor="left",
-                                          yanchor="bottom", showarrow=False, font=dict(size=12)))
-        names, heights = [t for t, _ in terms], [v for _, v in terms]
+        weighted = any(f"{stage}/{term}" in weights for term, _ in terms)
+        note = " (bar = weight × value; total = sum of the bars)" if weighted else ""
+        layout["annotations"].append(dict(text=stage + note, x=0, y=top, xref="paper", yref="paper",
+                                          xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=12)))
+        names, heights, texts = [], [], []
+        for term, value in terms:
+            weight = weights.get(f"{stage}/{term}")
+            names.append(term)
+            heights.append(value if weight is None else weight * value)
+            texts.append(f"{value:.2f}" if weight is None else f"{weight:.2f} × {value:.2f} = {weight * value:.2f}")
         traces.append(go.Bar(x=heights, y=names, orientation="h", xaxis=f"x{axis}", yaxis=f"y{axis}",
-                             cliponaxis=False, text=[f"{v:.2f}" for v in heights], textposition="outside",
+                             cliponaxis=False, text=texts, textposition="outside",
                              marker_color=[TOTAL_COLOR if n == "total" else TERM_COLOR for n in names],
-                             hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+                             hovertemplate="%{y}: %{text}<extra></extra>"))
         top = bottom - REWARD_GAP_PX / plot
     return go.Figure(data=traces, layout=layout)
 
