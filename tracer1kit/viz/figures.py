@@ -77,8 +77,9 @@ def bar_with_errors(rows: Sequence[dict[str, Any]], x: str, y: str, err: str | N
 
 
 def line_curve(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, err: str | None = None,
-               title: str = "") -> go.Figure:
-    """One line of ``row[y]`` against ``row[x]`` per ``row[group]`` (e.g. success against horizon K)."""
+               title: str = "", x_title: str = "", y_title: str = "") -> go.Figure:
+    """One line of ``row[y]`` against ``row[x]`` per ``row[group]`` (e.g. success against horizon K); the axes are
+    titled ``x_title`` / ``y_title`` (default: the keys)."""
     rows = [r for r in rows if _number(r.get(y)) is not None and r.get(x) is not None]
     fig = go.Figure()
     for index, name in enumerate(_unique(r.get(group) for r in rows)):
@@ -89,7 +90,38 @@ def line_curve(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, err: 
             error_y=dict(type="data", array=[_number(r.get(err)) or 0.0 for r in members], visible=True)
             if err else None,
         )
-    fig.update_layout(**LAYOUT, title=title or f"{y} by {x}", xaxis_title=x, yaxis_title=y)
+    fig.update_layout(**LAYOUT, title=title or f"{y_title or y} by {x_title or x}", xaxis_title=x_title or x,
+                      yaxis_title=y_title or y)
+    return fig
+
+
+def figure_menu(figs: dict[str, go.Figure], title: str = "") -> go.Figure:
+    """Several figures as one, with a drop-down choosing which is shown (the first at first): a reader scans a
+    group instead of a column of figures, and the HTML export keeps every choice. Each choice brings its own
+    traces, title and axis titles; the figures should share an axis kind (all bars, or all curves)."""
+    names = list(figs)
+    spans, traces = [], []
+    for name in names:
+        spans.append((len(traces), len(traces) + len(figs[name].data)))
+        traces += list(figs[name].data)
+    fig = go.Figure(traces)
+    buttons = []
+    for name, (start, stop) in zip(names, spans):
+        layout = figs[name].layout
+        visible = [start <= i < stop for i in range(len(traces))]
+        buttons.append(dict(label=name, method="update", args=[{"visible": visible}, {
+            "title.text": layout.title.text, "xaxis.title.text": layout.xaxis.title.text,
+            "yaxis.title.text": layout.yaxis.title.text, "showlegend": layout.showlegend}]))
+    first = figs[names[0]].layout if names else go.Layout()
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=60, r=20, t=100, b=40)}, height=first.height or 420,
+                      title=first.title.text, xaxis_title=first.xaxis.title.text, yaxis_title=first.yaxis.title.text,
+                      showlegend=first.showlegend, barmode="group", updatemenus=[dict(
+                          buttons=buttons, direction="down", x=0, xanchor="left", y=1.2, yanchor="top",
+                          showactive=True)],
+                      annotations=[dict(text=title or f"{len(names)} figures: choose one", x=0, y=1.3, xref="paper",
+                                        yref="paper", xanchor="left", showarrow=False, font=dict(size=12))])
+    for trace, shown in zip(fig.data, buttons[0]["args"][0]["visible"] if buttons else []):
+        trace.visible = shown
     return fig
 
 
