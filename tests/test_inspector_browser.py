@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tracer1kit.actions import ActionType, Plan, Step
 from tracer1kit.episodes import Element, Episode, EpisodeStore, Feedback, Observation, StepRecord
@@ -35,11 +35,27 @@ REFERENCE = (Step(ActionType.TYPE, "input_text #1", "alice"), Step(ActionType.TY
              Step(ActionType.CLICK, "Login", done=True))
 
 
+def _page() -> Image.Image:
+    """The login form drawn as MiniWoB++ shows it (labels, two fields, the button)."""
+    image = Image.new("RGB", (160, 210), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 159, 30), fill=(255, 255, 160))
+    draw.text((4, 4), "Enter the username alice and\nthe password pw, then Login.", fill="black")
+    for element in ELEMENTS:
+        box = (element.left, element.top, element.left + element.width, element.top + element.height)
+        if element.tag == "label":
+            draw.text(box[:2], element.text, fill="black")
+        else:
+            draw.rectangle(box, outline=(120, 120, 120), fill=(230, 230, 230) if element.tag == "button" else "white")
+            draw.text((box[0] + 6, box[1] + 5), element.text, fill="black")
+    return image
+
+
 def _episode(variant: str, plans: list[tuple[Step, ...]], horizon: int, success: bool) -> Episode:
     steps = []
     for index, plan in enumerate(plans):
         obs = Observation("Enter the username alice and the password pw, then press Login.",
-                          Image.new("RGB", (160, 210), (235, 238, 245)), ELEMENTS, step_index=index,
+                          _page(), ELEMENTS, step_index=index,
                           task="login-user", seed=3)
         element = ELEMENTS[(1, 3, 4)[index]]
         fb = Feedback(True, f"act on [{element.ref}]", element_ref=element.ref, point=element.center,
@@ -76,6 +92,10 @@ def lab(tmp_path: Path):
     params = next(c for c in book.cells if "parameters" in c.metadata.get("tags", []))
     params.source = f"params_path = {str(REPO / 'params' / 'ci.yaml')!r}\nrun_dir = {str(run)!r}"
     nbformat.write(book, tmp_path / "inspect.ipynb")
+    labconfig = tmp_path / "config" / "labconfig"
+    labconfig.mkdir(parents=True)  # no "get notified about Jupyter news?" toast over the screenshot
+    (labconfig / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}')
     port, token = _free_port(), "browser-test"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
            "HOME": str(tmp_path), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),

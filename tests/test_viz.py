@@ -331,7 +331,7 @@ def test_static_html_holds_plan_text_and_plotly(episodes: list[Episode]) -> None
     html = inspector.static_html(episode_index=1, step=1, include_plotlyjs=True)
     assert "plotly-graph-div" in html and "Plotly.newPlot" in html and html.count(PLOTLYJS_BANNER) == 1
     assert "Username" in html and "alice" in html and "data:image/png;base64," in html
-    assert "action ✓ target ✓ value ✓ done ✓ · similarity 1.00" in html
+    assert "action ✓ target ✓ value ✓ done ✓ · similarity 1.00" in text_of(html).replace("\xa0", " ")  # unbreakable spaces inside a field
     assert inspector.episode_index == 0  # rendering another state leaves the widget alone
     assert "application/vnd.jupyter.widget-view+json" in inspector._repr_mimebundle_()
 

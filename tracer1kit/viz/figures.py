@@ -170,24 +170,25 @@ def click_marker(point: Point, box: Box | None, height: float) -> tuple[float, f
 
 
 def screenshot_figure(image: Image.Image | None, size: tuple[int, int], box: Box | None = None,
-                      point: Point | None = None, color: str = "#d62728") -> go.Figure:
-    """A figure of one annotated screenshot (see :func:`add_screenshot`), exactly the size of the drawn page."""
-    width, height = display_size(size)
+                      point: Point | None = None, color: str = "#d62728", scale: float = SCREENSHOT_SCALE) -> go.Figure:
+    """A figure of one annotated screenshot (see :func:`add_screenshot`), exactly the size of the drawn page
+    (enlarged at most ``scale`` times)."""
+    width, height = display_size(size, scale)
     margin = dict(l=SCREENSHOT_MARGIN, r=SCREENSHOT_MARGIN, t=SCREENSHOT_MARGIN, b=SCREENSHOT_MARGIN, pad=0)
     fig = go.Figure(layout=dict(template=LIGHT, showlegend=False, width=width, height=height, margin=margin))
     return add_screenshot(fig, image, size, box, point, color)
 
 
-def display_scale(size: tuple[int, int]) -> float:
-    """How much a page of ``size`` is enlarged: ``SCREENSHOT_SCALE`` (2.25×), less for pages that would exceed
+def display_scale(size: tuple[int, int], scale: float = SCREENSHOT_SCALE) -> float:
+    """How much a page of ``size`` is enlarged: ``scale`` (2.25×), less for pages that would exceed
     ``MAX_SCREENSHOT`` pixels."""
     width, height = size
-    return min(SCREENSHOT_SCALE, MAX_SCREENSHOT[0] / width, MAX_SCREENSHOT[1] / height)
+    return min(scale, MAX_SCREENSHOT[0] / width, MAX_SCREENSHOT[1] / height)
 
 
-def display_size(size: tuple[int, int]) -> tuple[int, int]:
+def display_size(size: tuple[int, int], scale: float = SCREENSHOT_SCALE) -> tuple[int, int]:
     """The figure size (pixels) that holds a page of ``size`` at :func:`display_scale`, no blank band."""
-    scale = display_scale(size)
+    scale = display_scale(size, scale)
     return (round(size[0] * scale) + 2 * SCREENSHOT_MARGIN, round(size[1] * scale) + 2 * SCREENSHOT_MARGIN)
 
 
@@ -202,7 +203,7 @@ def reward_groups(rewards: dict[str, float]) -> dict[str, list[tuple[str, float]
 
 
 def reward_bar(rewards: dict[str, float], title: str = "reward breakdown",
-               weights: dict[str, float] | None = None) -> go.Figure:
+               weights: dict[str, float] | None = None, width: int = REWARD_WIDTH) -> go.Figure:
     """A step's rewards as horizontal bars on a fixed 0–1 axis, one panel per stage (:func:`reward_groups`): terms
     in one neutral colour, each ``total`` highlighted. A term with a weight in ``weights`` (keyed like ``rewards``)
     is drawn as its contribution, weight × value, written ``0.70 × 0.80 = 0.56``, so a stage's total is visibly
@@ -210,8 +211,8 @@ def reward_bar(rewards: dict[str, float], title: str = "reward breakdown",
     groups = reward_groups(rewards)
     weights = weights or {}
     layout: dict[str, Any] = dict(template=LIGHT, title=dict(text=title, font=dict(size=13), x=0.02),
-                                  width=REWARD_WIDTH, showlegend=False, bargap=0.25,
-                                  margin=dict(l=90, r=110, t=REWARD_TOP_PX, b=REWARD_BOTTOM_PX))
+                                  width=width, showlegend=False, bargap=0.25,
+                                  margin=dict(l=80, r=110, t=REWARD_TOP_PX, b=REWARD_BOTTOM_PX))
     if not groups:
         layout.update(height=110, xaxis=dict(visible=False), yaxis=dict(visible=False), annotations=[dict(
             text="no rewards recorded", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)])
@@ -229,8 +230,8 @@ def reward_bar(rewards: dict[str, float], title: str = "reward breakdown",
         layout[f"xaxis{axis}"] = dict(domain=[0, 1], anchor=f"y{axis}", range=span, dtick=0.25, fixedrange=True,
                                       showticklabels=k == len(groups), gridcolor="#e5e8ec", zeroline=False)
         weighted = any(f"{stage}/{term}" in weights for term, _ in terms)
-        note = " (bar = weight × value; total = sum of the bars)" if weighted else ""
-        layout["annotations"].append(dict(text=stage + note, x=0, y=top, xref="paper", yref="paper",
+        note = ": weight × value, total = their sum" if weighted else ""
+        layout["annotations"].append(dict(text=stage + note, x=0, y=top, xref="paper", yref="paper", xshift=-70,
                                           xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=12)))
         names, heights, texts = [], [], []
         for term, value in terms:

@@ -20,6 +20,7 @@ own ~5 MB copy of plotly.js in the notebook and in every export of it).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Callable, Sequence
@@ -34,7 +35,7 @@ from ..episodes import Box, Element, Episode, Observation, Point, StepRecord, sp
 from ..params import EvalParams, GroundedRewardParams, RewardParams
 from ..rewards import grounded_weights, step_similarity
 from ..text import text_match
-from .figures import (display_size, figure_html, figure_output, page_has_plotlyjs, reward_bar,
+from .figures import (REWARD_WIDTH, SCREENSHOT_SCALE, display_size, figure_html, figure_output, page_has_plotlyjs, reward_bar,
                       screenshot_figure)
 
 STATUS_COLORS = {"matched": "#2ca02c", "mismatched": "#ff7f0e", "not executable": "#d62728",
@@ -47,7 +48,8 @@ CATEGORY_NOTES = {"exact": "exact", "partial": "right action, wrong target, valu
 FIGURE_CONFIG = {"displayModeBar": False}
 CELL = "style='text-align:left;padding:3px 6px'"  # inline: notebook CSS right-aligns table cells
 TEXT = "style='line-height:1.4'"  # ipywidgets' HTML widget would space lines as tall as a button
-AGREEMENT_CELL = "style='text-align:left;padding:3px 6px;white-space:nowrap'"
+AGREEMENT_CELL = "style='text-align:left;padding:3px 6px;min-width:7em'"  # wraps between fields, never in one
+COMPARE_SCALE, COMPARE_REWARD_WIDTH = 1.25, 320  # a compare pair's screenshot enlargement, reward-bar width
 DIFFERS = "outline:2px solid #9467bd;outline-offset:-2px"  # a field that differs from the other compared variant
 MAIN_VARIANT = "tracer1"
 #: Keeps the step control in view while the panels below it scroll (JupyterLab scrolls the notebook, not the page).
@@ -235,6 +237,11 @@ def agreement_html(row: PlanRow) -> str:
     return f"{fields} · similarity {a.similarity:.2f}"
 
 
+def _unbroken(text: str) -> str:
+    """HTML of an agreement cell that may wrap between its fields but never inside one (``target ✗``)."""
+    return re.sub(r" (?=[✓✗–]|\d)", "&nbsp;", escape(text))
+
+
 def step_cell(text: str, step: Step | None, obs: Observation | None) -> str:
     """A step's table cell: the target's words replaced by the element's visible label (:func:`target_label`; the
     grounder's words on hover), or the step as written."""
@@ -261,6 +268,7 @@ class StepView:
     step: int
     params: RewardParams
     weights: dict[str, float] = field(default_factory=dict)  # reward term → weight (see reward_weights)
+    compact: bool = False  # one of a compare pair: a smaller screenshot, the reward bars under both
 
     @property
     def shown(self) -> int:
@@ -295,10 +303,16 @@ class StepView:
     def screenshot_figure(self) -> go.Figure:
         mark = self.highlight
         image: Image.Image | None = self.record.observation.image() if self.record is not None else None
-        return screenshot_figure(image, self.size, mark.box, mark.point, mark.color)
+        return screenshot_figure(image, self.size, mark.box, mark.point, mark.color, self.scale)
+
+    @property
+    def scale(self) -> float:
+        """How much the screenshot is enlarged (less in a compare pair, so two panels fit one screen's width)."""
+        return COMPARE_SCALE if self.compact else SCREENSHOT_SCALE
 
     def reward_figure(self) -> go.Figure:
-        return reward_bar(self.rewards, title=self.reward_title, weights=self.weights)
+        return reward_bar(self.rewards, title=self.reward_title, weights=self.weights,
+                          width=COMPARE_REWARD_WIDTH if self.compact else REWARD_WIDTH)
 
     def header_fields(self) -> dict[str, str]:
         """The header's labelled fields after the variant's name: task, seed, K, step, outcome, episode reward."""
@@ -345,7 +359,7 @@ class StepView:
                      f"otherwise here'>" if differs else f"<td {CELL}>") + step_cell(row.predicted, row.steps[0], obs)
         return (f"<tr style='background:{row.color}' title='{escape(CATEGORY_NOTES[row.category])}'>"
                 f"<td {CELL}>{number}</td>{predicted}</td><td {CELL}>{step_cell(row.reference, row.steps[1], obs)}</td>"
-                f"<td {AGREEMENT_CELL}>{agreement_html(row)}</td></tr>")
+                f"<td {AGREEMENT_CELL}>{_unbroken(agreement_html(row))}</td></tr>")
 
     def _executed_html(self) -> str:
         mark = self.highlight
@@ -442,11 +456,12 @@ def same_plans_note(entry: Entry) -> str:
             "this episode: the two trajectories are identical.</p>")
 
 
-#: Panel layout (CSS flex): one panel uses the width; a compare pair shares it, side by side from ~1,500 px
-#: (the two wrap to stacked panels only on narrower pages).
-SIDE = {1: dict(flex="1 1 420px", min_width="380px", max_width="720px"),
-        2: dict(flex="1 1 300px", min_width="300px", max_width="520px")}
-PANEL = {1: dict(flex="1 1 auto"), 2: dict(flex="1 1 700px", min_width="0", margin="0 12px 12px 0")}
+#: Panel layout (CSS flex): one panel uses the width, the plan and reward bars beside the screenshot; a compare
+#: pair shares it, side by side wherever the notebook is ~1,100 px wide (1600 px screen, file browser open) and
+#: stacked only on narrower pages, each with its plan across the panel and the screenshot and rewards below.
+SIDE = dict(flex="1 1 420px", min_width="380px", max_width="720px")
+PANEL = {1: dict(flex="1 1 auto"), 2: dict(flex="1 1 520px", min_width="0", max_width="900px",
+                                           margin="0 12px 12px 0")}
 
 
 class _Panel:
@@ -458,14 +473,18 @@ class _Panel:
         self.screenshot = widgets.Output()
         self.plan = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.rewards = widgets.Output()
-        side = widgets.VBox([self.plan, self.rewards], layout=widgets.Layout(**SIDE[count]))
         self.screenshot.layout.margin = "0 12px 0 0"
-        body = widgets.HBox([self.screenshot, side], layout=widgets.Layout(align_items="flex-start"))
-        self.widget = widgets.VBox([self.header, body], layout=widgets.Layout(**PANEL[count]))
+        row = widgets.Layout(align_items="flex-start")
+        if count == 2:  # the plan across the panel, so the pair's plans read side by side; below it the rest
+            parts = [self.header, self.plan, widgets.HBox([self.screenshot, self.rewards], layout=row)]
+        else:
+            side = widgets.VBox([self.plan, self.rewards], layout=widgets.Layout(**SIDE))
+            parts = [self.header, widgets.HBox([self.screenshot, side], layout=row)]
+        self.widget = widgets.VBox(parts, layout=widgets.Layout(**PANEL[count]))
         self.widget.add_class("tracer1kit-panel")
 
     def show(self, view: StepView, differs: Differences = Differences()) -> None:
-        width, height = display_size(view.size)
+        width, height = display_size(view.size, view.scale)
         self.screenshot.layout.width, self.screenshot.layout.min_height = f"{width + 8}px", f"{height}px"
         self.header.value = view.header_html(differs.header)
         self.plan.value = view.plan_html(differs.positions)
@@ -600,7 +619,8 @@ class Inspector:
             panel.show(view, marks)
 
     def _views(self, index: int, step: int) -> tuple[StepView, ...]:
-        return tuple(StepView(ep, step, self.params, self.weights) for ep in self.entries[index])
+        entry = self.entries[index]
+        return tuple(StepView(ep, step, self.params, self.weights, len(entry) == 2) for ep in entry)
 
     @property
     def differences(self) -> Differences:
@@ -646,15 +666,18 @@ class Inspector:
         views = self._views(index, self._step if step is None else step)
         js = not page_has_plotlyjs() if include_plotlyjs is None else include_plotlyjs
         marks = differences(*views) if len(views) == 2 else Differences()
-        side, panel = SIDE[len(views)], PANEL[len(views)]
+        panel = PANEL[len(views)]
         panels = []
         for i, view in enumerate(views):
-            width, _ = display_size(view.size)
+            width, _ = display_size(view.size, view.scale)
             shot = figure_html(view.screenshot_figure(), js and i == 0, FIGURE_CONFIG)
             bars = figure_html(view.reward_figure(), False, FIGURE_CONFIG)
-            panels.append(f"<div style='{_css(panel)}'>{view.header_html(marks.header)}<div style='display:flex;"
-                          f"gap:12px;align-items:flex-start'><div style='flex:0 0 {width}px'>{shot}</div><div style='"
-                          f"{_css(side)}'>{view.plan_html(marks.positions)}{bars}</div></div></div>")
+            plan = view.plan_html(marks.positions)
+            shown = f"<div style='flex:0 0 {width}px'>{shot}</div>"
+            body = (f"{plan}<div style='display:flex;gap:12px;align-items:flex-start'>{shown}<div>{bars}</div></div>"
+                    if view.compact else f"<div style='display:flex;gap:12px;align-items:flex-start'>{shown}<div "
+                    f"style='{_css(SIDE)}'>{plan}{bars}</div></div>")
+            panels.append(f"<div style='{_css(panel)}'>{view.header_html(marks.header)}{body}</div>")
         return (same_plans_note(self.entries[index]) + "<div style='display:flex;flex-flow:row wrap;"
                 "align-items:flex-start'>" + "".join(panels) + "</div>")
 
