@@ -195,3 +195,19 @@ def test_compare_outlines_what_differs_between_the_pair():
     same = Inspector([reactive, _episode("tracer1-s0", reactive.steps[0].plan.steps, False)],
                      compare=("reactive-s0", "tracer1-s0"))
     assert differences(*same.views).positions == frozenset()
+
+
+def test_report_figures_group_into_contrasts_and_two_menus():
+    from tracer1kit.evaluation.report import figure_groups
+    from tracer1kit.viz.figures import line_curve
+    from tracer1kit.viz.results import bar_with_interval
+
+    rows = [{"label": "tracer1", "acc": 0.5, "acc_low": 0.2, "acc_high": 0.8, "grid_value": 1, "variant": "tracer1"}]
+    figs = {"contrasts": forest_plot([{"name": "a", "value": 0.1, "low": 0.0, "high": 0.2, "verdict": "x"}])}
+    figs |= {f"variants_{m}": bar_with_interval(rows, "label", "acc", title=m) for m in ("GUI success", "accuracy")}
+    figs |= {f"{g}_acc": line_curve(rows, "grid_value", "acc", "variant", title=f"accuracy by {g}", x_title=g,
+                                    y_title="accuracy") for g in ("horizon", "gamma")}
+    groups = figure_groups(figs)
+    assert list(groups) == ["contrasts", "variants", "grids"]
+    assert [b.label for b in groups["grids"].layout.updatemenus[0].buttons] == ["accuracy by horizon", "accuracy by gamma"]
+    assert groups["variants"].layout.yaxis.title.text == "GUI success" and groups["variants"].layout.xaxis.title.text == "variant"
