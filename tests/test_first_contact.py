@@ -209,5 +209,7 @@ def test_report_figures_group_into_contrasts_and_two_menus():
                                     y_title="accuracy") for g in ("horizon", "gamma")}
     groups = figure_groups(figs)
     assert list(groups) == ["contrasts", "variants", "grids"]
-    assert [b.label for b in groups["grids"].layout.updatemenus[0].buttons] == ["accuracy by horizon", "accuracy by gamma"]
-    assert groups["variants"].layout.yaxis.title.text == "GUI success" and groups["variants"].layout.xaxis.title.text == "variant"
+    grids = [b.label for b in groups["grids"].layout.updatemenus[0].buttons]
+    assert grids == ["accuracy by horizon", "accuracy by gamma"]
+    axes = groups["variants"].layout
+    assert (axes.yaxis.title.text, axes.xaxis.title.text) == ("GUI success", "variant")

@@ -160,7 +160,8 @@ def test_compare_view_shows_both_plans_side_by_side_in_one_viewport(lab, tmp_pat
         time.sleep(1.5)  # plotly draws the screenshots and reward bars
         layout = _layout(driver)
         driver.save_screenshot(str(shot))
-        errors = driver.find_elements("css selector", ".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']")
+        errors = driver.find_elements("css selector",
+                                      ".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']")
         text = " ".join(e.text for e in errors)
     finally:
         driver.quit()
@@ -171,7 +172,8 @@ def test_compare_view_shows_both_plans_side_by_side_in_one_viewport(lab, tmp_pat
     for plan in layout["plans"]:
         assert 0 <= plan["top"] and plan["bottom"] <= view["height"] and plan["right"] <= view["width"], \
             f"a plan is outside the {view} viewport: {layout['plans']}"
-    assert 0 <= layout["controls"]["top"] and layout["controls"]["bottom"] <= view["height"], "step control scrolled away"
+    controls = layout["controls"]
+    assert 0 <= controls["top"] and controls["bottom"] <= view["height"], "the step control scrolled away"
     assert Image.open(shot).size == (WIDTH, HEIGHT) or Image.open(shot).size[0] >= WIDTH - 20
     if os.environ.get("TRACER1KIT_REFRESH_SCREENSHOT") == "1":
         shutil.copy(shot, REPO / "docs" / "inspector.png")

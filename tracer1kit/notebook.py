@@ -81,7 +81,8 @@ def train_main(params: Params, run: RunDir, stages: Sequence[str] = STAGES) -> R
     from .training.pipeline import train
 
     main = RunDir(main_training_dir(params, run.root))
-    name = training_names(plan_evaluations(params)).get(Training((), params.eval.training_seeds[0]), "the params as given")
+    names = training_names(plan_evaluations(params))
+    name = names.get(Training((), params.eval.training_seeds[0]), "the params as given")
     print(f"training {name} into {main.root}")
     for line in train(params, main.root, stages=stages, episodes_root=ensure_expert_data(params, run)):
         print(line)

@@ -131,7 +131,8 @@ def figure_groups(figs: dict[str, Any]) -> dict[str, Any]:
 
     groups: dict[str, Any] = {"contrasts": figs["contrasts"]} if "contrasts" in figs else {}
     bars = {f.layout.title.text: f for key, f in figs.items() if key.startswith("variants_")}
-    curves = {f.layout.title.text: f for key, f in figs.items() if key != "contrasts" and not key.startswith("variants_")}
+    curves = {f.layout.title.text: f for key, f in figs.items()
+              if key != "contrasts" and not key.startswith("variants_")}
     for name, members, what in (("variants", bars, "metric"), ("grids", curves, "grid and metric")):
         if members:
             groups[name] = figure_menu(members, f"{len(members)} figures: choose the {what} above")

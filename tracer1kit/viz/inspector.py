@@ -35,7 +35,8 @@ from ..episodes import Box, Element, Episode, Observation, Point, StepRecord, sp
 from ..params import EvalParams, GroundedRewardParams, RewardParams
 from ..rewards import grounded_weights, step_similarity
 from ..text import text_match
-from .figures import (REWARD_WIDTH, SCREENSHOT_SCALE, display_size, figure_html, figure_output, page_has_plotlyjs, reward_bar,
+from .figures import (REWARD_WIDTH, SCREENSHOT_SCALE, display_size, figure_html, figure_output, page_has_plotlyjs,
+                      reward_bar,
                       screenshot_figure)
 
 STATUS_COLORS = {"matched": "#2ca02c", "mismatched": "#ff7f0e", "not executable": "#d62728",
@@ -96,7 +97,7 @@ def default_compare(eval_params: EvalParams) -> tuple[str, str]:
     if missing:
         raise ValueError(f"eval.variants {eval_params.variants} lacks {missing}: add them to compare the main variant "
                          "with reactive, or pass compare=(left, right) with two stored variant labels")
-    main = main_label(eval_params)
+    main = main_label(eval_params)  # first: it names the fix for an empty training_seeds
     return variant_label("reactive", eval_params.training_seeds[0]), main
 
 
@@ -319,7 +320,8 @@ class StepView:
         ep, n = self.episode, len(self.episode.steps)
         ended = f" (the episode ended after {n}; step {self.step} shows its last)" if self.step > n > 0 else ""
         return {"task": escape(ep.task), "seed": f"seed {ep.seed}", "K": f"K={ep.horizon}",
-                "step": f"<b>step {self.shown}/{n}</b>{ended}", "outcome": "✓ success" if ep.success else "✗ failure",
+                "step": f"<b>step {self.shown}/{n}</b>{ended}",
+                "outcome": "✓ success" if ep.success else "✗ failure",
                 "reward": f"episode reward {ep.reward:g}"}
 
     def header_html(self, differs: frozenset[str] = frozenset()) -> str:

@@ -57,4 +57,5 @@ def zero_width_note(contrast: dict[str, Any]) -> str:
     test seeds, often 0 because both variants failed or succeeded together), so there is no spread to estimate."""
     pairs = f" over {contrast['n']} pairs" if contrast.get("n") is not None else ""
     return (f"{contrast['name']}: interval of zero width{pairs}: every pair gave the same difference "
-            f"({contrast['value']:+.2f}), so there is no spread to estimate; more test or training seeds would give one")
+            f"({contrast['value']:+.2f}), so there is no spread to estimate; more test or training seeds would "
+            "give one")
