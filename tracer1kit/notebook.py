@@ -70,7 +70,8 @@ def excerpt(text: str, lines: int = 3, width: int = 100) -> str:
     rows = [" ".join(row.split()) for row in text.splitlines()]
     rows = [row if len(row) <= width else row[:width - 1] + "…" for row in rows if row]
     shown = rows[:lines] + (["…"] if len(rows) > lines else [])
-    return "\n".join(shown + [f"[{len(text)} characters, {len(rows)} non-blank lines]"])
+    size = f"{len(rows)} non-blank lines" if rows else "all blank"
+    return "\n".join(shown + [f"[{len(text)} characters, {size}]"])
 
 
 def train_main(params: Params, run: RunDir, stages: Sequence[str] = STAGES) -> RunDir:
