@@ -135,7 +135,7 @@ def figure_groups(figs: dict[str, Any]) -> dict[str, Any]:
               if key != "contrasts" and not key.startswith("variants_")}
     for name, members, what in (("variants", bars, "metric"), ("grids", curves, "grid and metric")):
         if members:
-            groups[name] = figure_menu(members, f"{len(members)} figures: choose the {what} above")
+            groups[name] = figure_menu(members, f"{len(members)} figures: choose the {what} in the menu on the right")
     return groups
 
 

@@ -113,13 +113,15 @@ def figure_menu(figs: dict[str, go.Figure], title: str = "") -> go.Figure:
             "title.text": layout.title.text, "xaxis.title.text": layout.xaxis.title.text,
             "yaxis.title.text": layout.yaxis.title.text, "showlegend": layout.showlegend}]))
     first = figs[names[0]].layout if names else go.Layout()
-    fig.update_layout(**{**LAYOUT, "margin": dict(l=60, r=20, t=100, b=40)}, height=first.height or 420,
-                      title=first.title.text, xaxis_title=first.xaxis.title.text, yaxis_title=first.yaxis.title.text,
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=60, r=20, t=110, b=40)}, height=(first.height or 420) + 50,
+                      title=dict(text=first.title.text, y=0.98, yref="container", yanchor="top"),
+                      xaxis_title=first.xaxis.title.text, yaxis_title=first.yaxis.title.text,
                       showlegend=first.showlegend, barmode="group", updatemenus=[dict(
-                          buttons=buttons, direction="down", x=0, xanchor="left", y=1.2, yanchor="top",
+                          buttons=buttons, direction="down", x=1, xanchor="right", y=1.03, yanchor="bottom",
                           showactive=True)],
-                      annotations=[dict(text=title or f"{len(names)} figures: choose one", x=0, y=1.3, xref="paper",
-                                        yref="paper", xanchor="left", showarrow=False, font=dict(size=12))])
+                      annotations=[dict(text=title or f"{len(names)} figures: choose one in the menu", x=0, y=1.03,
+                                        xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                                        showarrow=False, font=dict(size=12, color="#555"))])
     for trace, shown in zip(fig.data, buttons[0]["args"][0]["visible"] if buttons else []):
         trace.visible = shown
     return fig

@@ -47,8 +47,8 @@ def forest_plot(contrasts: Sequence[dict[str, Any]]) -> go.Figure:
                       title="paired contrasts A − B with 95% intervals", xaxis_title="difference (A − B)",
                       height=120 + 34 * len(shown) + 18 * len(notes))
     for k, note in enumerate(notes):
-        fig.add_annotation(text=note, x=0, xref="paper", xanchor="left", y=0, yref="paper", yanchor="top",
-                           yshift=-40 - 18 * k, showarrow=False, font=dict(size=11, color="#555"))
+        fig.add_annotation(text=note, x=0, xref="paper", xanchor="left", xshift=-310, y=0, yref="paper",
+                           yanchor="top", yshift=-40 - 18 * k, showarrow=False, font=dict(size=11, color="#555"))
     return fig
 
 
