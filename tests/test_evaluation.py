@@ -147,7 +147,7 @@ def test_trainings_reuse_the_stages_they_share_with_a_twin(tmp_path):
 
 
 def test_slots_keep_their_task_and_every_job_runs_once():
-    tasks = [t for t in "ABCDEFGH" for _ in range(5)]  # task-major, as gui_jobs lists them
+    tasks = [t for t in "ABCDEFGH" for _ in range(5)]  # task-major, as the MiniWoB domain lists its jobs
     rounds = task_affine_rounds(tasks, 4)
     assert sorted(i for r in rounds for i in r) == list(range(len(tasks)))
     assert all(len(r) == 4 for r in rounds)

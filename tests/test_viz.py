@@ -97,7 +97,8 @@ def test_step_control_moves_plan_highlight_and_rewards(episodes: list[Episode]) 
     assert inspector.current_highlight.box == ELEMENTS[2].box
     assert inspector.current_highlight.point == ELEMENTS[2].center
     bars = {t.name or "": list(t.x) for t in inspector.current_reward_chart.data}
-    assert [list(t.x) for t in inspector.current_reward_chart.data] == [pytest.approx([0.8, 0.9]), [1.0, 1.0]]
+    weighted = [pytest.approx([0.7 * 0.8, 0.9]), pytest.approx([0.25, 1.0])]  # each term's bar: weight × value
+    assert [list(t.x) for t in inspector.current_reward_chart.data] == weighted
     assert bars  # one trace per stage
     figure = shown(inspector.panels[0].screenshot)  # the displayed screenshot follows the control
     assert figure["layout"]["shapes"][0]["x0"] == ELEMENTS[2].left
@@ -106,7 +107,7 @@ def test_step_control_moves_plan_highlight_and_rewards(episodes: list[Episode]) 
     assert click["x"] == [login.center[0]] and click["marker"]["symbol"] == "triangle-up"  # points at the click
     assert click["y"][0] > login.top + login.height  # from outside the box: the label stays readable
     assert click["customdata"] == [list(login.center)]  # the hover says where the click was
-    assert [t["x"] for t in shown(inspector.panels[0].rewards)["data"]] == [pytest.approx([0.8, 0.9]), [1.0, 1.0]]
+    assert [t["x"] for t in shown(inspector.panels[0].rewards)["data"]] == weighted
     for bad in (0, 4):
         with pytest.raises(IndexError, match="outside 1..3"):
             inspector.set_step(bad)
@@ -153,8 +154,8 @@ def test_per_field_agreement_colours_by_category_not_by_similarity() -> None:
                  variant="tracer1-s0")
     rows = Inspector([ep]).current_plan_rows
     assert [r.category for r in rows] == ["partial", "missing", "missing"]
-    assert [agreement_html(r) for r in rows] == ["action ✓ target ✗ value ✗ done ✓ · 0.72", "missing · 0.00",
-                                                  "missing · 0.00"]
+    assert [agreement_html(r) for r in rows] == ["action ✓ target ✗ value ✗ done ✓ · similarity 0.72",
+                                                  "missing · similarity 0.00", "missing · similarity 0.00"]
     assert rows[0].color == CATEGORY_COLORS["partial"] != CATEGORY_COLORS["exact"]
     assert len(set(CATEGORY_COLORS.values())) == len(CATEGORY_COLORS)
 
@@ -331,7 +332,7 @@ def test_static_html_holds_plan_text_and_plotly(episodes: list[Episode]) -> None
     html = inspector.static_html(episode_index=1, step=1, include_plotlyjs=True)
     assert "plotly-graph-div" in html and "Plotly.newPlot" in html and html.count(PLOTLYJS_BANNER) == 1
     assert "Username" in html and "alice" in html and "data:image/png;base64," in html
-    assert "action ✓ target ✓ value ✓ done ✓ · 1.00" in html
+    assert "action ✓ target ✓ value ✓ done ✓ · similarity 1.00" in text_of(html).replace("\xa0", " ")
     assert inspector.episode_index == 0  # rendering another state leaves the widget alone
     assert "application/vnd.jupyter.widget-view+json" in inspector._repr_mimebundle_()
 

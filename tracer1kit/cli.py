@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import linecache
 import os
+import re
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -120,8 +121,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def plain_text(doc: str) -> str:
+    """A docstring as terminal text: reStructuredText's ````literal```` marks become plain quotes."""
+    return re.sub(r"``(.+?)``", r'"\1"', doc).strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tracer1kit", description=__doc__)
+    parser = argparse.ArgumentParser(prog="tracer1kit", description=plain_text(__doc__ or ""),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     debug_help = "show the traceback of an error instead of one message (also: TRACER1KIT_DEBUG=1)"

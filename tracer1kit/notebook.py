@@ -5,6 +5,9 @@ Every notebook starts with::
     from tracer1kit.notebook import setup
     params, run = setup(params_path, run_dir)
 
+Relative paths in that cell work from the project root as well as from ``notebooks/`` (:func:`project_path`), and
+a params file that is missing or invalid is one line under the cell, not a traceback.
+
 Importing this module loads neither torch nor transformers (the functions that train or load a model import
 them when called), so a notebook that only shows a run's results starts in about a second.
 """
@@ -16,13 +19,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .evaluation.variants import main_training_dir, plan_evaluations, training_dir
-from .params import Params, load_params
+from .evaluation.variants import Training, main_training_dir, plan_evaluations, training_dir, training_names
+from .notebook_runner import NOTEBOOKS_DIR
+from .params import Params, ParamsError, load_params
 from .progress import show_progress
 from .runlock import acquire
 from .runs import RunDir
 from .training.preflight import STAGES
 from .viz.figures import use_notebook_renderer
+
+
+class SetupError(ValueError):
+    """A notebook's parameters cell names a params file that cannot be used: shown as its one-line message."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython shows this instead of a traceback
+        return [f"\x1b[31m{type(self).__name__}: {self}\x1b[0m"]
+
+
+def project_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as the user meant it: absolute, or relative to the working directory, except that a relative path
+    landing inside ``notebooks/`` where nothing exists is taken from the project root (``notebooks/`` holds only
+    notebooks, so ``params/ci.yaml`` typed there means the project's ``params/``)."""
+    given = Path(path).expanduser()
+    here = (Path.cwd() / given).resolve()
+    if given.is_absolute() or here.exists() or not here.is_relative_to(NOTEBOOKS_DIR):
+        return here
+    return (NOTEBOOKS_DIR.parent / given).resolve()
 
 
 def setup(params_path: str | os.PathLike[str], run_dir: str | os.PathLike[str], *,
@@ -35,12 +57,26 @@ def setup(params_path: str | os.PathLike[str], run_dir: str | os.PathLike[str], 
         os.environ.setdefault(name, "1")
     show_progress()
     use_notebook_renderer()
-    params = load_params(params_path)
-    run = RunDir.create(run_dir)
+    params_file = project_path(params_path)
+    try:
+        params = load_params(params_file)
+    except ParamsError as exc:
+        raise SetupError(f"params_path = {str(params_path)!r}: {exc}") from None
+    run = RunDir.create(project_path(run_dir))
     if write:
         acquire(run.root, f"notebook setup with {params_path}")
-    print(f"params: {params_path}  run: {run.root}")
+    print(f"params: {params_file}  run: {run.root}")
     return params, run
+
+
+def excerpt(text: str, lines: int = 3, width: int = 100) -> str:
+    """A model's raw output shortened for a reader: runs of spaces and blank lines collapsed, at most ``lines`` lines
+    of at most ``width`` characters (``…`` where cut), then its length in brackets."""
+    rows = [" ".join(row.split()) for row in text.splitlines()]
+    rows = [row if len(row) <= width else row[:width - 1] + "…" for row in rows if row]
+    shown = rows[:lines] + (["…"] if len(rows) > lines else [])
+    size = f"{len(rows)} non-blank lines" if rows else "all blank"
+    return "\n".join(shown + [f"[{len(text)} characters, {size}]"])
 
 
 def train_main(params: Params, run: RunDir, stages: Sequence[str] = STAGES) -> RunDir:
@@ -51,6 +87,9 @@ def train_main(params: Params, run: RunDir, stages: Sequence[str] = STAGES) -> R
     from .training.pipeline import train
 
     main = RunDir(main_training_dir(params, run.root))
+    names = training_names(plan_evaluations(params))
+    name = names.get(Training((), params.eval.training_seeds[0]), "the params as given")
+    print(f"training {name} into {main.root}")
     for line in train(params, main.root, stages=stages, episodes_root=ensure_expert_data(params, run)):
         print(line)
     return main
@@ -78,13 +117,9 @@ def main_planner(params: Params, run: RunDir, stage: str = "stage2", *, horizon:
 def trainings(params: Params, run: RunDir) -> dict[str, RunDir]:
     """The evaluation's training sub-runs that exist in ``run``, each named by the variants it serves
     (``sft, stage1, tracer1 (seed 0)``): what the study's training curves are read from."""
-    served: dict[Any, list[str]] = {}
-    for ev in plan_evaluations(params):
-        if ev.training is not None:
-            served.setdefault(ev.training, []).append(ev.variant if not ev.grid else f"{ev.grid} {ev.grid_value:g}")
     found = {}
-    for training, names in served.items():
+    for training, name in training_names(plan_evaluations(params)).items():
         folder = training_dir(run.root, training)
         if folder.exists():
-            found[f"{', '.join(dict.fromkeys(names))} (seed {training.seed})"] = RunDir(folder)
+            found[name] = RunDir(folder)
     return found

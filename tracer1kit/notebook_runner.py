@@ -17,6 +17,9 @@ from .runs import RunDir, atomic_write_text
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 DONE_FILE = ".completed.json"
 ENGINE = "tracer1kit-cell-progress"
+#: The kernels talk over local sockets (IPC), not TCP: nothing is exposed on a port, and ipykernel does not warn
+#: at every start that its TCP traffic is unencrypted.
+KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
 
 
 class NotebookFailed(RuntimeError):
@@ -45,6 +48,7 @@ def run_notebooks(params_path: str | Path, run_dir: str | Path, *, force: bool =
     00_quickstart: cell 9/14 · 6 · Train: SFT → Stage 1 → Stage 2``) and the kernel's output (the kit's own
     progress lines: training steps with an ETA, evaluation rows) is streamed to this process's stderr."""
     import papermill
+    from traitlets.config import Config
 
     params = load_params(params_path)
     run = RunDir.create(run_dir)
@@ -70,7 +74,7 @@ def run_notebooks(params_path: str | Path, run_dir: str | Path, *, force: bool =
             papermill.execute_notebook(
                 str(notebooks_dir / f"{name}.ipynb"), str(output),
                 parameters={"params_path": str(run.params_path), "run_dir": str(run.root)},
-                kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir), **shown,
+                kernel_name="python3", progress_bar=False, cwd=str(notebooks_dir), config=Config(KERNEL_CONFIG), **shown,
             )
         except papermill.PapermillExecutionError as exc:
             raise NotebookFailed(

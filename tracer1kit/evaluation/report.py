@@ -109,7 +109,8 @@ def figures(rows: Sequence[Record], found: Sequence[Contrast], metrics: Sequence
     figs: dict[str, Any] = {}
     if found:
         figs["contrasts"] = forest_plot([{"name": f"{c.name}: {c.metric}", "value": c.difference.value,
-                                          "low": c.difference.low, "high": c.difference.high, "verdict": c.verdict}
+                                          "low": c.difference.low, "high": c.difference.high, "verdict": c.verdict,
+                                          "n": c.difference.n}
                                          for c in found])
     table_rows = flat(grid_points(rows), metrics)
     for m in metrics:
@@ -120,8 +121,24 @@ def figures(rows: Sequence[Record], found: Sequence[Contrast], metrics: Sequence
         for m in metrics:
             if any(r[m] is not None for r in points):
                 figs[f"{grid}_{m}"] = line_curve(points, "grid_value", m, "variant", err=f"{m}_std",
-                                                 title=f"{METRICS[m].label} by {grid}")
+                                                 title=f"{METRICS[m].label} by {grid}", x_title=grid,
+                                                 y_title=METRICS[m].label)
     return figs
+
+
+def figure_groups(figs: dict[str, Any]) -> dict[str, Any]:
+    """:func:`figures` grouped for a reader: the contrasts' forest plot, then one figure with a drop-down over the
+    variants' metrics and one over every grid's curves (each name in the drop-down is the figure's title)."""
+    from ..viz.figures import figure_menu
+
+    groups: dict[str, Any] = {"contrasts": figs["contrasts"]} if "contrasts" in figs else {}
+    bars = {f.layout.title.text: f for key, f in figs.items() if key.startswith("variants_")}
+    curves = {f.layout.title.text: f for key, f in figs.items()
+              if key != "contrasts" and not key.startswith("variants_")}
+    for name, members, what in (("variants", bars, "metric"), ("grids", curves, "grid and metric")):
+        if members:
+            groups[name] = figure_menu(members, f"{len(members)} figures: choose the {what} in the menu on the right")
+    return groups
 
 
 def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], params: Params,

@@ -23,7 +23,7 @@ from ..experts.planner import ExpertPlanner
 from ..metrics import get_protocol
 from ..models import load_policy
 from ..params import Params
-from ..progress import Progress, log
+from ..progress import KindProgress, log
 from ..runs import RunDir, append_jsonl
 from ..training.common import STAGES, final_dir
 from ..training.pipeline import train
@@ -32,7 +32,8 @@ from .offline import offline_states
 from .online import episode_record, eval_jobs, run_jobs
 from .report import write_report
 from .store import CACHE, evaluation_key, identity, read_cache, row_params
-from .variants import Evaluation, Training, plan_evaluations, same_until, training_dir, trainings_needed
+from .variants import (Evaluation, Training, plan_evaluations, same_until, training_dir, training_names,
+                       trainings_needed)
 
 
 def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Params]:
@@ -70,8 +71,10 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     root = ensure_expert_data(params, run)
     evals = plan_evaluations(params)
     trained: list[Training] = []
-    for training, stages in trainings_needed(evals).items():
+    needed, names = trainings_needed(evals), training_names(evals)
+    for number, (training, stages) in enumerate(needed.items(), start=1):
         target = training_dir(run.root, training)
+        log.info(f"training {number}/{len(needed)}: {names[training]} in {target}")
         reuse_stages(run.root, training, trained, target)
         train(training.params(params), target, stages=[s for s in STAGES if s in stages], episodes_root=root)
         trained.append(training)
@@ -104,16 +107,18 @@ def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_epi
     evaluations = []
     keys = [evaluation_key(ev, params) for ev in evals]
     new = [k for k in dict.fromkeys(keys) if k not in cached]
-    pace = Progress("evaluations", every_s=0.0)
+    kind = {key: "scripted" if ev.variant in ("random", "expert") else "model" for ev, key in zip(evals, keys)}
+    pace = KindProgress("evaluations", [kind[k] for k in new])
     try:
         for ev, key in zip(evals, keys):
             if key not in cached:
                 if progress:
                     log.info(f"evaluation {new.index(key) + 1}/{len(new)}: {identity(ev)['label']}")
+                start = time.perf_counter()
                 cached[key] = _evaluate_one(ev, params, run, slots, agents, test_episodes)
                 append_jsonl(cache_path, {"key": key, "evaluation": cached[key]})
                 if progress:
-                    pace.update(new.index(key) + 1, len(new), unit="evaluation")
+                    pace.finished(kind[key], time.perf_counter() - start)
             evaluations.append({**cached[key], **identity(ev)})
     finally:
         for envs in slots.values():

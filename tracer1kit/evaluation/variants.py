@@ -115,6 +115,16 @@ def trainings_needed(evals: list[Evaluation]) -> dict[Training, set[str]]:
     return needed
 
 
+def training_names(evals: list[Evaluation]) -> dict[Training, str]:
+    """Each training named by the rows it serves, as the report names them: ``sft, stage1, tracer1 (seed 0)``,
+    ``horizon 1 (seed 0)`` (a training's folder name is only a digest of its overrides)."""
+    served: dict[Training, list[str]] = {}
+    for ev in evals:
+        if ev.training is not None:
+            served.setdefault(ev.training, []).append(ev.variant if not ev.grid else f"{ev.grid} {ev.grid_value:g}")
+    return {training: f"{', '.join(dict.fromkeys(names))} (seed {training.seed})" for training, names in served.items()}
+
+
 def _stages_up_to(checkpoint: str | None) -> set[str]:
     return set(STAGES[: STAGES.index(checkpoint) + 1]) if checkpoint else set()
 

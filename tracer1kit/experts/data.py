@@ -23,6 +23,7 @@ from ..agents.loop import run_batch
 from ..envs.base import Environment
 from ..envs.serial import SerialEnvs
 from ..episodes import Episode, EpisodeStore, Observation
+from ..progress import Progress, log
 from ..runs import atomic_write_text
 from .gui import expert_for
 from .planner import ExpertPlanner, ExpertSteps
@@ -45,15 +46,20 @@ def run_expert_episode(env: Environment, seed: int, max_steps: int, agent: ToolA
 
 
 def _run_task(task: str, seeds: Sequence[int], screenshots: bool, max_steps: int, headless: bool = True,
-              episode_max_time_s: float = 3600.0) -> list[Episode]:
-    """Every seed of one MiniWoB++ task in one browser (also the unit of work of a worker process)."""
+              episode_max_time_s: float = 3600.0, done: Callable[[], None] | None = None) -> list[Episode]:
+    """Every seed of one MiniWoB++ task in one browser (also the unit of work of a worker process); ``done`` is
+    called after each episode."""
     from ..agents.grounding import DomGrounder
     from ..envs.miniwob import MiniWoBEnv
 
     env = MiniWoBEnv(task, screenshots=screenshots, headless=headless, episode_max_time_s=episode_max_time_s)
     try:
-        grounder = DomGrounder()
-        return [run_expert_episode(env, seed, max_steps, grounder) for seed in seeds]
+        grounder, episodes = DomGrounder(), []
+        for seed in seeds:
+            episodes.append(run_expert_episode(env, seed, max_steps, grounder))
+            if done is not None:
+                done()
+        return episodes
     finally:
         env.close()
 
@@ -67,11 +73,21 @@ def generate_expert_episodes(tasks: list[str], seeds: list[int], store_dir: Path
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     jobs = [(task, list(seeds)) for task in tasks]
+    total, pace, count = len(tasks) * len(seeds), Progress(f"expert data ({split})"), [0]
+    log.info(f"expert data ({split}): {total} episodes of {len(tasks)} tasks")
+
+    def done(episodes: int = 1) -> None:
+        count[0] += episodes
+        pace.update(count[0], total, unit="episode")
+
     if workers == 1 or len(jobs) == 1:
-        results = [_run_task(task, task_seeds, screenshots, max_steps) for task, task_seeds in jobs]
+        results = [_run_task(task, task_seeds, screenshots, max_steps, done=done) for task, task_seeds in jobs]
     else:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=get_context("spawn")) as pool:
-            results = list(pool.map(_run_task, *zip(*jobs), [screenshots] * len(jobs), [max_steps] * len(jobs)))
+            results = []
+            for result in pool.map(_run_task, *zip(*jobs), [screenshots] * len(jobs), [max_steps] * len(jobs)):
+                results.append(result)
+                done(len(result))
     return store_episodes([e for episodes in results for e in episodes], store_dir, split)
 
 

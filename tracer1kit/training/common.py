@@ -116,6 +116,7 @@ def trainer_kwargs(cfg: TrainStageParams, output_dir: Path, params: Params) -> d
         remove_unused_columns=False, dataloader_num_workers=0, save_only_model=False,
         lr_scheduler_type=cfg.lr_scheduler, warmup_steps=round(cfg.warmup_ratio * cfg.max_steps), disable_tqdm=False,
         activation_checkpointing=cfg.gradient_checkpointing,  # TRL turns it on by default; off is faster on CPU
+        ddp_find_unused_parameters=False,  # every trainable weight takes part in each forward (LoRA freezes the rest)
     )
 
 

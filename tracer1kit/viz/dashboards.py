@@ -97,7 +97,14 @@ def reward_terms_figure(rows: Sequence[Row], stage: str | None = None) -> go.Fig
     """Every reward term's mean over training steps with a ± std band (total reward first)."""
     fig = go.Figure(_reward_traces(_stages(rows, stage)))
     fig.update_layout(**LAYOUT, title="reward terms (mean ± std)", xaxis_title="step", yaxis_title="reward")
+    fig.update_xaxes(**step_ticks(rows))
     return fig
+
+
+def step_ticks(rows: Sequence[Row]) -> dict[str, Any]:
+    """Tick settings that put a step axis's ticks on whole steps (about ten of them), never at 1.2 or 1.4."""
+    last = max((_number(row.get("step")) or 0.0 for row in rows), default=0.0)
+    return dict(tick0=0, dtick=max(1, math.ceil(last / 10)), tickformat="d")
 
 
 def _group_signal_traces(by_stage: dict[str, list[Row]]) -> tuple[list[go.Scatter], list[go.Scatter], list[go.Bar]]:
@@ -159,9 +166,9 @@ def training_dashboard(rows: Sequence[Row], stage: str | None = None, equal_grou
     title = f"training dashboard ({stage})" if stage else "training dashboard"
     fig.update_layout(**{**LAYOUT, "margin": dict(l=40, r=20, t=80, b=40)}, title=title,
                       height=1150 if extra_row else 900)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text="step", **step_ticks(rows))
     if extra_row:
-        fig.update_xaxes(title_text="stage", row=4, col=2)
+        fig.update_xaxes(title_text="stage", dtick=1, tickformat="", row=4, col=2)  # categories: every stage
     return fig
 
 

@@ -77,8 +77,9 @@ def bar_with_errors(rows: Sequence[dict[str, Any]], x: str, y: str, err: str | N
 
 
 def line_curve(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, err: str | None = None,
-               title: str = "") -> go.Figure:
-    """One line of ``row[y]`` against ``row[x]`` per ``row[group]`` (e.g. success against horizon K)."""
+               title: str = "", x_title: str = "", y_title: str = "") -> go.Figure:
+    """One line of ``row[y]`` against ``row[x]`` per ``row[group]`` (e.g. success against horizon K); the axes are
+    titled ``x_title`` / ``y_title`` (default: the keys)."""
     rows = [r for r in rows if _number(r.get(y)) is not None and r.get(x) is not None]
     fig = go.Figure()
     for index, name in enumerate(_unique(r.get(group) for r in rows)):
@@ -89,7 +90,40 @@ def line_curve(rows: Sequence[dict[str, Any]], x: str, y: str, group: str, err: 
             error_y=dict(type="data", array=[_number(r.get(err)) or 0.0 for r in members], visible=True)
             if err else None,
         )
-    fig.update_layout(**LAYOUT, title=title or f"{y} by {x}", xaxis_title=x, yaxis_title=y)
+    fig.update_layout(**LAYOUT, title=title or f"{y_title or y} by {x_title or x}", xaxis_title=x_title or x,
+                      yaxis_title=y_title or y)
+    return fig
+
+
+def figure_menu(figs: dict[str, go.Figure], title: str = "") -> go.Figure:
+    """Several figures as one, with a drop-down choosing which is shown (the first at first): a reader scans a
+    group instead of a column of figures, and the HTML export keeps every choice. Each choice brings its own
+    traces, title and axis titles; the figures should share an axis kind (all bars, or all curves)."""
+    names = list(figs)
+    spans, traces = [], []
+    for name in names:
+        spans.append((len(traces), len(traces) + len(figs[name].data)))
+        traces += list(figs[name].data)
+    fig = go.Figure(traces)
+    buttons = []
+    for name, (start, stop) in zip(names, spans):
+        layout = figs[name].layout
+        visible = [start <= i < stop for i in range(len(traces))]
+        buttons.append(dict(label=name, method="update", args=[{"visible": visible}, {
+            "title.text": layout.title.text, "xaxis.title.text": layout.xaxis.title.text,
+            "yaxis.title.text": layout.yaxis.title.text, "showlegend": layout.showlegend}]))
+    first = figs[names[0]].layout if names else go.Layout()
+    fig.update_layout(**{**LAYOUT, "margin": dict(l=60, r=20, t=110, b=40)}, height=(first.height or 420) + 50,
+                      title=dict(text=first.title.text, y=0.98, yref="container", yanchor="top"),
+                      xaxis_title=first.xaxis.title.text, yaxis_title=first.yaxis.title.text,
+                      showlegend=first.showlegend, barmode="group", updatemenus=[dict(
+                          buttons=buttons, direction="down", x=1, xanchor="right", y=1.03, yanchor="bottom",
+                          showactive=True)],
+                      annotations=[dict(text=title or f"{len(names)} figures: choose one in the menu", x=0, y=1.03,
+                                        xref="paper", yref="paper", xanchor="left", yanchor="bottom",
+                                        showarrow=False, font=dict(size=12, color="#555"))])
+    for trace, shown in zip(fig.data, buttons[0]["args"][0]["visible"] if buttons else []):
+        trace.visible = shown
     return fig
 
 
@@ -138,24 +172,25 @@ def click_marker(point: Point, box: Box | None, height: float) -> tuple[float, f
 
 
 def screenshot_figure(image: Image.Image | None, size: tuple[int, int], box: Box | None = None,
-                      point: Point | None = None, color: str = "#d62728") -> go.Figure:
-    """A figure of one annotated screenshot (see :func:`add_screenshot`), exactly the size of the drawn page."""
-    width, height = display_size(size)
+                      point: Point | None = None, color: str = "#d62728", scale: float = SCREENSHOT_SCALE) -> go.Figure:
+    """A figure of one annotated screenshot (see :func:`add_screenshot`), exactly the size of the drawn page
+    (enlarged at most ``scale`` times)."""
+    width, height = display_size(size, scale)
     margin = dict(l=SCREENSHOT_MARGIN, r=SCREENSHOT_MARGIN, t=SCREENSHOT_MARGIN, b=SCREENSHOT_MARGIN, pad=0)
     fig = go.Figure(layout=dict(template=LIGHT, showlegend=False, width=width, height=height, margin=margin))
     return add_screenshot(fig, image, size, box, point, color)
 
 
-def display_scale(size: tuple[int, int]) -> float:
-    """How much a page of ``size`` is enlarged: ``SCREENSHOT_SCALE`` (2.25×), less for pages that would exceed
+def display_scale(size: tuple[int, int], scale: float = SCREENSHOT_SCALE) -> float:
+    """How much a page of ``size`` is enlarged: ``scale`` (2.25×), less for pages that would exceed
     ``MAX_SCREENSHOT`` pixels."""
     width, height = size
-    return min(SCREENSHOT_SCALE, MAX_SCREENSHOT[0] / width, MAX_SCREENSHOT[1] / height)
+    return min(scale, MAX_SCREENSHOT[0] / width, MAX_SCREENSHOT[1] / height)
 
 
-def display_size(size: tuple[int, int]) -> tuple[int, int]:
+def display_size(size: tuple[int, int], scale: float = SCREENSHOT_SCALE) -> tuple[int, int]:
     """The figure size (pixels) that holds a page of ``size`` at :func:`display_scale`, no blank band."""
-    scale = display_scale(size)
+    scale = display_scale(size, scale)
     return (round(size[0] * scale) + 2 * SCREENSHOT_MARGIN, round(size[1] * scale) + 2 * SCREENSHOT_MARGIN)
 
 
@@ -169,13 +204,17 @@ def reward_groups(rewards: dict[str, float]) -> dict[str, list[tuple[str, float]
     return {stage: sorted(terms, key=lambda t: t[0] == "total") for stage, terms in groups.items()}
 
 
-def reward_bar(rewards: dict[str, float], title: str = "reward breakdown") -> go.Figure:
+def reward_bar(rewards: dict[str, float], title: str = "reward breakdown",
+               weights: dict[str, float] | None = None, width: int = REWARD_WIDTH) -> go.Figure:
     """A step's rewards as horizontal bars on a fixed 0–1 axis, one panel per stage (:func:`reward_groups`): terms
-    in one neutral colour, each ``total`` highlighted, every value written beside its bar (zeros too)."""
+    in one neutral colour, each ``total`` highlighted. A term with a weight in ``weights`` (keyed like ``rewards``)
+    is drawn as its contribution, weight × value, written ``0.70 × 0.80 = 0.56``, so a stage's total is visibly
+    the sum of the bars above it; other terms show their value. Every value is written beside its bar (zeros too)."""
     groups = reward_groups(rewards)
+    weights = weights or {}
     layout: dict[str, Any] = dict(template=LIGHT, title=dict(text=title, font=dict(size=13), x=0.02),
-                                  width=REWARD_WIDTH, showlegend=False, bargap=0.25,
-                                  margin=dict(l=90, r=44, t=REWARD_TOP_PX, b=REWARD_BOTTOM_PX))
+                                  width=width, showlegend=False, bargap=0.25,
+                                  margin=dict(l=80, r=110, t=REWARD_TOP_PX, b=REWARD_BOTTOM_PX))
     if not groups:
         layout.update(height=110, xaxis=dict(visible=False), yaxis=dict(visible=False), annotations=[dict(
             text="no rewards recorded", x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)])
@@ -192,13 +231,20 @@ def reward_bar(rewards: dict[str, float], title: str = "reward breakdown") -> go
                                       fixedrange=True)
         layout[f"xaxis{axis}"] = dict(domain=[0, 1], anchor=f"y{axis}", range=span, dtick=0.25, fixedrange=True,
                                       showticklabels=k == len(groups), gridcolor="#e5e8ec", zeroline=False)
-        layout["annotations"].append(dict(text=stage, x=0, y=top, xref="paper", yref="paper", xanchor="left",
-                                          yanchor="bottom", showarrow=False, font=dict(size=12)))
-        names, heights = [t for t, _ in terms], [v for _, v in terms]
+        weighted = any(f"{stage}/{term}" in weights for term, _ in terms)
+        note = ": weight × value, total = their sum" if weighted else ""
+        layout["annotations"].append(dict(text=stage + note, x=0, y=top, xref="paper", yref="paper", xshift=-70,
+                                          xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=12)))
+        names, heights, texts = [], [], []
+        for term, value in terms:
+            weight = weights.get(f"{stage}/{term}")
+            names.append(term)
+            heights.append(value if weight is None else weight * value)
+            texts.append(f"{value:.2f}" if weight is None else f"{weight:.2f} × {value:.2f} = {weight * value:.2f}")
         traces.append(go.Bar(x=heights, y=names, orientation="h", xaxis=f"x{axis}", yaxis=f"y{axis}",
-                             cliponaxis=False, text=[f"{v:.2f}" for v in heights], textposition="outside",
+                             cliponaxis=False, text=texts, textposition="outside",
                              marker_color=[TOTAL_COLOR if n == "total" else TERM_COLOR for n in names],
-                             hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+                             hovertemplate="%{y}: %{text}<extra></extra>"))
         top = bottom - REWARD_GAP_PX / plot
     return go.Figure(data=traces, layout=layout)
 

@@ -3,10 +3,14 @@
 Per step a panel shows the screenshot with the executed action drawn on it (a box around the element, a marker
 just outside it pointing at the click) beside the predicted K-step plan against the reference trajectory, agreement per field (action,
 target, value, done: ✓/✗, the reward's similarity kept beside them) with rows coloured by category, what the tool
-agent executed or why nothing ran, and the step's rewards grouped by stage. ``compare=("reactive-s0",
-"tracer1-s0")`` stacks two variants of the same task and seed (:func:`default_compare` builds that pair from the
-params) and says when they wrote the same plans. Filters by task, variant, training seed and outcome narrow the
-picker; steps are numbered from 1, as in the header's "step i/n".
+agent executed or why nothing ran, and the step's rewards grouped by stage, each term as weight × value so the
+bars add up to the total. A target the grounder names by position (``input_text #1``) shows the element's visible
+label ("Username"), the grounder's words on hover; an observation's text (domains without page elements) shows
+above the plan. ``compare=("reactive-s0", "tracer1-s0")`` puts two variants of the same task and seed side by
+side (stacked only where the page is narrow) under one step control, marks what differs between them and says
+when they wrote the same plans (:func:`default_compare` builds that pair from the params). The picker lists the
+run's main variant first (``main=``); filters by task, variant, training seed and outcome narrow it; steps are
+numbered from 1, as in the header's "step i/n".
 
 :class:`StepView` is the pure, headless state of one panel; :class:`Inspector` wires it to ipywidgets. Figures
 reach the page as plotly mime-bundle outputs of ``ipywidgets.Output`` (a plotly ``FigureWidget`` would store its
@@ -15,7 +19,9 @@ own ~5 MB copy of plotly.js in the notebook and in every export of it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any, Callable, Sequence
 
@@ -24,11 +30,13 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from ..actions import Step
-from ..episodes import Box, Episode, Point, StepRecord, split_variant_label, variant_label
-from ..params import EvalParams, RewardParams
-from ..rewards import step_similarity
+from ..agents.grounding import resolve
+from ..episodes import Box, Element, Episode, Observation, Point, StepRecord, split_variant_label, variant_label
+from ..params import EvalParams, GroundedRewardParams, RewardParams
+from ..rewards import grounded_weights, step_similarity
 from ..text import text_match
-from .figures import (display_size, figure_html, figure_output, page_has_plotlyjs, reward_bar,
+from .figures import (REWARD_WIDTH, SCREENSHOT_SCALE, display_size, figure_html, figure_output, page_has_plotlyjs,
+                      reward_bar,
                       screenshot_figure)
 
 STATUS_COLORS = {"matched": "#2ca02c", "mismatched": "#ff7f0e", "not executable": "#d62728",
@@ -41,20 +49,56 @@ CATEGORY_NOTES = {"exact": "exact", "partial": "right action, wrong target, valu
 FIGURE_CONFIG = {"displayModeBar": False}
 CELL = "style='text-align:left;padding:3px 6px'"  # inline: notebook CSS right-aligns table cells
 TEXT = "style='line-height:1.4'"  # ipywidgets' HTML widget would space lines as tall as a button
-AGREEMENT_CELL = "style='text-align:left;padding:3px 6px;white-space:nowrap'"
+AGREEMENT_CELL = "style='text-align:left;padding:3px 6px;min-width:7em'"  # wraps between fields, never in one
+COMPARE_SCALE, COMPARE_REWARD_WIDTH = 1.25, 320  # a compare pair's screenshot enlargement, reward-bar width
+DIFFERS = "outline:2px solid #9467bd;outline-offset:-2px"  # a field that differs from the other compared variant
+MAIN_VARIANT = "tracer1"
+#: Keeps the step control in view while the panels below it scroll (JupyterLab scrolls the notebook, not the page).
+STICKY_CSS = ("<style>.tracer1kit-controls{position:sticky;top:0;z-index:10;background:var(--jp-layout-color0,white);"
+              "padding:2px 0}</style>")
+
+
+def main_label(eval_params: EvalParams) -> str:
+    """The run's main variant as ``evaluation.run`` stores it: ``tracer1`` at the first training seed."""
+    if not eval_params.training_seeds:
+        raise ValueError("eval.training_seeds is empty: list at least one training seed (e.g. [0])")
+    return variant_label(MAIN_VARIANT, eval_params.training_seeds[0])
+
+
+def reward_weights(reward: RewardParams, grounded: GroundedRewardParams) -> dict[str, float]:
+    """Each stored reward term's weight in its stage's total (``stage1/alignment`` → 0.7), as the rewards sum them."""
+    weights = {f"stage1/{term}": weight for term, weight in reward.weights.model_dump().items()}
+    return weights | {f"grounded/{term}": weight for term, weight in grounded_weights(grounded).items()}
+
+
+def element_label(obs: Observation, element: Element) -> str:
+    """What a reader sees for ``element``: its own text, else the text just before it on the page (a field's label)."""
+    own = " ".join(element.text.split())
+    if own:
+        return own
+    before = [e for e in obs.elements[:obs.elements.index(element)] if e.visible and e.text.strip()]
+    return " ".join(before[-1].text.split()) if before else ""
+
+
+def target_label(obs: Observation | None, step: Step | None) -> str:
+    """The visible label of the element ``step``'s target names on this page when it differs from the target's words
+    (``input_text #1`` → ``Username``), else ``""`` (no page elements, no such element, or the same words)."""
+    if obs is None or step is None or not step.target or not obs.elements:
+        return ""
+    element = resolve(obs, step.target, step.action)
+    label = element_label(obs, element) if element is not None else ""
+    return label if label and label != step.target else ""
 
 
 def default_compare(eval_params: EvalParams) -> tuple[str, str]:
     """The pair compare mode opens with: reactive and the run's main variant ``tracer1``, both at the first
     training seed, labelled as ``evaluation.run`` stores them (``reactive-s0``, ``tracer1-s0``)."""
-    missing = [v for v in ("reactive", "tracer1") if v not in eval_params.variants]
+    missing = [v for v in ("reactive", MAIN_VARIANT) if v not in eval_params.variants]
     if missing:
         raise ValueError(f"eval.variants {eval_params.variants} lacks {missing}: add them to compare the main variant "
                          "with reactive, or pass compare=(left, right) with two stored variant labels")
-    if not eval_params.training_seeds:
-        raise ValueError("eval.training_seeds is empty: list at least one training seed (e.g. [0])")
-    seed = eval_params.training_seeds[0]
-    return variant_label("reactive", seed), variant_label("tracer1", seed)
+    main = main_label(eval_params)  # first: it names the fix for an empty training_seeds
+    return variant_label("reactive", eval_params.training_seeds[0]), main
 
 
 def same_plans(a: Episode, b: Episode) -> bool:
@@ -122,6 +166,7 @@ class PlanRow:
     agreement: Agreement | None
     category: str
     executed: bool = False
+    steps: tuple[Step | None, Step | None] = (None, None)  # (predicted, reference)
 
     @property
     def similarity(self) -> float | None:
@@ -159,7 +204,8 @@ def plan_rows(record: StepRecord, params: RewardParams) -> tuple[PlanRow, ...]:
         r = ref[i] if i < len(ref) else None
         agrees = agreement(p, r, i == 0, params) if p is not None and r is not None else None
         category = agrees.category if agrees is not None else "missing" if r is not None else "no reference"
-        rows.append(PlanRow(i + 1, step_text(p), step_text(r), agrees, category, ran and i == 0 and p is not None))
+        rows.append(PlanRow(i + 1, step_text(p), step_text(r), agrees, category, ran and i == 0 and p is not None,
+                            (p, r)))
     return tuple(rows)
 
 
@@ -183,13 +229,30 @@ def _mark(ok: bool | None) -> str:
 
 
 def agreement_html(row: PlanRow) -> str:
-    """The agreement cell: ``action ✓ target ✗ value ✗ done ✓ · 0.72`` (or why there is none)."""
+    """The agreement cell: ``action ✓ target ✗ value ✗ done ✓ · similarity 0.72`` (or why there is none)."""
     a = row.agreement
     if a is None:
-        return "missing · 0.00" if row.category == "missing" else "no reference"
+        return "missing · similarity 0.00" if row.category == "missing" else "no reference"
     fields = " ".join(f"{name} {_mark(ok)}" for name, ok in
                       (("action", a.action), ("target", a.target), ("value", a.value), ("done", a.done)))
-    return f"{fields} · {a.similarity:.2f}"
+    return f"{fields} · similarity {a.similarity:.2f}"
+
+
+def _unbroken(text: str) -> str:
+    """HTML of an agreement cell that may wrap between its fields but never inside one (``target ✗``)."""
+    return re.sub(r" (?=[✓✗–]|\d)", "&nbsp;", escape(text))
+
+
+def step_cell(text: str, step: Step | None, obs: Observation | None) -> str:
+    """A step's table cell: the target's words replaced by the element's visible label (:func:`target_label`; the
+    grounder's words on hover), or the step as written."""
+    html, label = escape(text), target_label(obs, step)
+    if not label or step is None:
+        return html
+    shown = (f"<span title='grounder: {escape(step.target)}' style='border-bottom:1px dotted'>"
+             f"{escape(label)}</span>")
+    quoted = escape(json.dumps(step.target, ensure_ascii=False))
+    return html.replace(quoted, f'"{shown}"', 1)
 
 
 LEGEND_HTML = ("<div style='font-size:12px;margin:4px 0'>" + " ".join(
@@ -205,6 +268,8 @@ class StepView:
     episode: Episode
     step: int
     params: RewardParams
+    weights: dict[str, float] = field(default_factory=dict)  # reward term → weight (see reward_weights)
+    compact: bool = False  # one of a compare pair: a smaller screenshot, the reward bars under both
 
     @property
     def shown(self) -> int:
@@ -239,43 +304,64 @@ class StepView:
     def screenshot_figure(self) -> go.Figure:
         mark = self.highlight
         image: Image.Image | None = self.record.observation.image() if self.record is not None else None
-        return screenshot_figure(image, self.size, mark.box, mark.point, mark.color)
+        return screenshot_figure(image, self.size, mark.box, mark.point, mark.color, self.scale)
+
+    @property
+    def scale(self) -> float:
+        """How much the screenshot is enlarged (less in a compare pair, so two panels fit one screen's width)."""
+        return COMPARE_SCALE if self.compact else SCREENSHOT_SCALE
 
     def reward_figure(self) -> go.Figure:
-        return reward_bar(self.rewards, title=self.reward_title)
+        return reward_bar(self.rewards, title=self.reward_title, weights=self.weights,
+                          width=COMPARE_REWARD_WIDTH if self.compact else REWARD_WIDTH)
 
-    def header_html(self) -> str:
+    def header_fields(self) -> dict[str, str]:
+        """The header's labelled fields after the variant's name: task, seed, K, step, outcome, episode reward."""
         ep, n = self.episode, len(self.episode.steps)
         ended = f" (the episode ended after {n}; step {self.step} shows its last)" if self.step > n > 0 else ""
-        outcome = "✓ success" if ep.success else "✗ failure"
-        return (f"<div {TEXT}><b>{escape(ep.variant)}</b> · {escape(ep.task)} · seed {ep.seed} · K={ep.horizon} · "
-                f"<b>step {self.shown}/{n}</b>{ended} · {outcome} · reward {ep.reward:g}<br>"
-                f"<i>{escape(ep.instruction)}</i></div>")
+        return {"task": escape(ep.task), "seed": f"seed {ep.seed}", "K": f"K={ep.horizon}",
+                "step": f"<b>step {self.shown}/{n}</b>{ended}",
+                "outcome": "✓ success" if ep.success else "✗ failure",
+                "reward": f"episode reward {ep.reward:g}"}
 
-    def plan_html(self) -> str:
+    def header_html(self, differs: frozenset[str] = frozenset()) -> str:
+        """The header; the fields named in ``differs`` outlined (they differ from the compared variant)."""
+        ep = self.episode
+        fields = " · ".join(f"<span style='{DIFFERS}' title='differs from the other variant'>{text}</span>"
+                            if name in differs else text for name, text in self.header_fields().items())
+        return f"<div {TEXT}><b>{escape(ep.variant)}</b> · {fields}<br><i>{escape(ep.instruction)}</i></div>"
+
+    def plan_html(self, differs: frozenset[int] = frozenset()) -> str:
+        """The plan table (the predicted steps at the positions in ``differs`` outlined: the compared variant
+        predicted otherwise), the legend, the observation's text where the domain renders one, what ran."""
         record = self.record
         if record is None:
             return "<p>no steps recorded</p>"
         parts = []
+        if record.observation.text:
+            parts.append(f"<details open><summary>observation</summary><pre style='white-space:pre-wrap;margin:2px 0'>"
+                         f"{escape(record.observation.text)}</pre></details>")
         if record.plan is None:
             parts.append(f"<p style='color:#d62728'><b>unparseable plan</b>: {escape(record.parse_error or '')}"
                          f"</p><pre style='white-space:pre-wrap'>{escape(record.raw_text)}</pre>")
         elif record.plan.think:
             parts.append(f"<details><summary>reasoning</summary><pre style='white-space:pre-wrap'>"
                          f"{escape(record.plan.think)}</pre></details>")
-        body = "".join(self._row_html(row) for row in self.plan_rows)
+        body = "".join(self._row_html(row, row.position in differs) for row in self.plan_rows)
         head = "".join(f"<th {CELL}>{name}</th>" for name in ("#", "predicted plan", "reference", "agreement"))
         parts.append(f"<table style='border-collapse:collapse;font-size:13px' border='1'><tr>{head}</tr>{body}</table>"
                      f"{LEGEND_HTML}")
         return f"<div {TEXT}>{''.join(parts)}{self._executed_html()}</div>"
 
-    def _row_html(self, row: PlanRow) -> str:
-        mark = self.highlight
+    def _row_html(self, row: PlanRow, differs: bool = False) -> str:
+        mark, obs = self.highlight, self.record.observation if self.record is not None else None
         number = (f"<b style='color:{mark.color}' title='executed by the tool agent'>▶{row.position}</b>"
                   if row.executed else str(row.position))
+        predicted = (f"<td style='text-align:left;padding:3px 6px;{DIFFERS}' title='the other variant predicted "
+                     f"otherwise here'>" if differs else f"<td {CELL}>") + step_cell(row.predicted, row.steps[0], obs)
         return (f"<tr style='background:{row.color}' title='{escape(CATEGORY_NOTES[row.category])}'>"
-                f"<td {CELL}>{number}</td><td {CELL}>{escape(row.predicted)}</td><td {CELL}>{escape(row.reference)}</td>"
-                f"<td {AGREEMENT_CELL}>{agreement_html(row)}</td></tr>")
+                f"<td {CELL}>{number}</td>{predicted}</td><td {CELL}>{step_cell(row.reference, row.steps[1], obs)}</td>"
+                f"<td {AGREEMENT_CELL}>{_unbroken(agreement_html(row))}</td></tr>")
 
     def _executed_html(self) -> str:
         mark = self.highlight
@@ -291,6 +377,31 @@ class StepView:
 
 
 Entry = tuple[Episode, ...]
+
+
+def _css(layout: dict[str, str]) -> str:
+    """A panel layout (:data:`SIDE`, :data:`PANEL`) as inline CSS."""
+    return ";".join(f"{key.replace('_', '-')}:{value}" for key, value in layout.items())
+
+
+@dataclass(frozen=True)
+class Differences:
+    """What differs between the two panels of a compare entry at the shown step: header fields by name and the
+    plan positions whose predicted steps differ."""
+
+    header: frozenset[str] = frozenset()
+    positions: frozenset[int] = frozenset()
+
+
+def differences(a: StepView, b: StepView) -> Differences:
+    """The header fields and predicted plan positions on which two panels differ (a missing step differs)."""
+    fa, fb = a.header_fields(), b.header_fields()
+    header = frozenset(name for name in fa if name != "task" and fa[name] != fb.get(name))
+    pa = [r.steps[0] for r in a.plan_rows]
+    pb = [r.steps[0] for r in b.plan_rows]
+    size = max(len(pa), len(pb))
+    pa, pb = pa + [None] * (size - len(pa)), pb + [None] * (size - len(pb))
+    return Differences(header, frozenset(i + 1 for i, (x, y) in enumerate(zip(pa, pb)) if x != y))
 
 
 def outcome(entry: Entry) -> str:
@@ -347,25 +458,38 @@ def same_plans_note(entry: Entry) -> str:
             "this episode: the two trajectories are identical.</p>")
 
 
-class _Panel:
-    """The widgets of one panel: header above the screenshot, beside it the plan and the reward bars."""
+#: Panel layout (CSS flex): one panel uses the width, the plan and reward bars beside the screenshot; a compare
+#: pair shares it, side by side wherever the notebook is ~1,100 px wide (1600 px screen, file browser open) and
+#: stacked only on narrower pages, each with its plan across the panel and the screenshot and rewards below.
+SIDE = dict(flex="1 1 420px", min_width="380px", max_width="720px")
+PANEL = {1: dict(flex="1 1 auto"), 2: dict(flex="1 1 520px", min_width="0", max_width="900px",
+                                           margin="0 12px 12px 0")}
 
-    def __init__(self) -> None:
+
+class _Panel:
+    """The widgets of one panel (of ``count``: 1, or 2 side by side): header above the screenshot, beside it the
+    plan and the reward bars."""
+
+    def __init__(self, count: int = 1) -> None:
         self.header = widgets.HTML()
         self.screenshot = widgets.Output()
         self.plan = widgets.HTML(layout=widgets.Layout(width="auto"))
         self.rewards = widgets.Output()
-        side = widgets.VBox([self.plan, self.rewards], layout=widgets.Layout(flex="1 1 420px", min_width="380px",
-                                                                              max_width="720px"))
         self.screenshot.layout.margin = "0 12px 0 0"
-        body = widgets.HBox([self.screenshot, side], layout=widgets.Layout(align_items="flex-start"))
-        self.widget = widgets.VBox([self.header, body], layout=widgets.Layout(margin="0 0 12px 0"))
+        row = widgets.Layout(align_items="flex-start")
+        if count == 2:  # the plan across the panel, so the pair's plans read side by side; below it the rest
+            parts = [self.header, self.plan, widgets.HBox([self.screenshot, self.rewards], layout=row)]
+        else:
+            side = widgets.VBox([self.plan, self.rewards], layout=widgets.Layout(**SIDE))
+            parts = [self.header, widgets.HBox([self.screenshot, side], layout=row)]
+        self.widget = widgets.VBox(parts, layout=widgets.Layout(**PANEL[count]))
+        self.widget.add_class("tracer1kit-panel")
 
-    def show(self, view: StepView) -> None:
-        width, height = display_size(view.size)
+    def show(self, view: StepView, differs: Differences = Differences()) -> None:
+        width, height = display_size(view.size, view.scale)
         self.screenshot.layout.width, self.screenshot.layout.min_height = f"{width + 8}px", f"{height}px"
-        self.header.value = view.header_html()
-        self.plan.value = view.plan_html()
+        self.header.value = view.header_html(differs.header)
+        self.plan.value = view.plan_html(differs.positions)
         self.screenshot.outputs = (figure_output(view.screenshot_figure(), FIGURE_CONFIG),)
         self.rewards.outputs = (figure_output(view.reward_figure(), FIGURE_CONFIG),)
 
@@ -380,10 +504,13 @@ class Inspector:
     """
 
     def __init__(self, episodes: Sequence[Episode], compare: tuple[str, str] | None = None,
-                 params: RewardParams | None = None) -> None:
+                 params: RewardParams | None = None, grounded: GroundedRewardParams | None = None,
+                 main: str | None = None) -> None:
         self.params = params or RewardParams()
+        self.weights = reward_weights(self.params, grounded or GroundedRewardParams())
         self.compare = compare
-        self.entries: list[Entry] = ([(ep,) for ep in episodes] if compare is None
+        first = [ep for ep in episodes if ep.variant == main] + [ep for ep in episodes if ep.variant != main]
+        self.entries: list[Entry] = ([(ep,) for ep in first] if compare is None
                                      else _compare_entries(episodes, compare))
         if not self.entries:
             stored = sorted({ep.variant for ep in episodes})
@@ -404,10 +531,13 @@ class Inspector:
         self.slider = widgets.IntSlider(value=1, min=1, max=1, description="step")
         self.count = widgets.HTML()
         self.note = widgets.HTML()
-        self.panels = [_Panel() for _ in self.entries[0]]
-        controls = [widgets.HBox(list(self.filters.values())), self.picker,
-                    widgets.HBox([self.previous, self.play, self.next, self.slider, self.count])]
-        self.widget = widgets.VBox([*controls, self.note, *(panel.widget for panel in self.panels)])
+        self.panels = [_Panel(len(self.entries[0])) for _ in self.entries[0]]
+        controls = widgets.VBox([widgets.HTML(STICKY_CSS), widgets.HBox(list(self.filters.values())), self.picker,
+                                 widgets.HBox([self.previous, self.play, self.next, self.slider, self.count])])
+        controls.add_class("tracer1kit-controls")
+        panels = widgets.HBox([panel.widget for panel in self.panels],
+                              layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
+        self.widget = widgets.VBox([controls, self.note, panels])
         widgets.link((self.play, "value"), (self.slider, "value"))
         for dropdown in self.filters.values():
             dropdown.observe(lambda _: self._refilter(), names="value")
@@ -486,11 +616,19 @@ class Inspector:
     def _render(self) -> None:
         views = self.views
         self.note.value = same_plans_note(self.entries[self._index])
+        marks = self.differences
         for panel, view in zip(self.panels, views):
-            panel.show(view)
+            panel.show(view, marks)
 
     def _views(self, index: int, step: int) -> tuple[StepView, ...]:
-        return tuple(StepView(ep, step, self.params) for ep in self.entries[index])
+        entry = self.entries[index]
+        return tuple(StepView(ep, step, self.params, self.weights, len(entry) == 2) for ep in entry)
+
+    @property
+    def differences(self) -> Differences:
+        """What differs between the two compared panels at the shown step (nothing outside compare mode)."""
+        views = self.views
+        return differences(*views) if len(views) == 2 else Differences()
 
     @property
     def views(self) -> tuple[StepView, ...]:
@@ -529,15 +667,21 @@ class Inspector:
         index = self._index if episode_index is None else episode_index
         views = self._views(index, self._step if step is None else step)
         js = not page_has_plotlyjs() if include_plotlyjs is None else include_plotlyjs
+        marks = differences(*views) if len(views) == 2 else Differences()
+        panel = PANEL[len(views)]
         panels = []
         for i, view in enumerate(views):
-            width, _ = display_size(view.size)
+            width, _ = display_size(view.size, view.scale)
             shot = figure_html(view.screenshot_figure(), js and i == 0, FIGURE_CONFIG)
             bars = figure_html(view.reward_figure(), False, FIGURE_CONFIG)
-            panels.append(f"<div style='margin-bottom:12px'>{view.header_html()}<div style='display:flex;gap:12px;"
-                          f"align-items:flex-start'><div style='flex:0 0 {width}px'>{shot}</div><div style='flex:1 1 "
-                          f"420px;min-width:380px;max-width:720px'>{view.plan_html()}{bars}</div></div></div>")
-        return same_plans_note(self.entries[index]) + "".join(panels)
+            plan = view.plan_html(marks.positions)
+            shown = f"<div style='flex:0 0 {width}px'>{shot}</div>"
+            body = (f"{plan}<div style='display:flex;gap:12px;align-items:flex-start'>{shown}<div>{bars}</div></div>"
+                    if view.compact else f"<div style='display:flex;gap:12px;align-items:flex-start'>{shown}<div "
+                    f"style='{_css(SIDE)}'>{plan}{bars}</div></div>")
+            panels.append(f"<div style='{_css(panel)}'>{view.header_html(marks.header)}{body}</div>")
+        return (same_plans_note(self.entries[index]) + "<div style='display:flex;flex-flow:row wrap;"
+                "align-items:flex-start'>" + "".join(panels) + "</div>")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
