@@ -29,7 +29,7 @@ def mime(outs: list[dict], kind: str) -> list:
 
 def test_all_notebooks_execute_and_show_their_results(executed):
     run_dir, results = executed
-    assert [r.status for r in results] == ["executed"] * 7
+    assert [r.status for r in results] == ["executed"] * 8
     figures = {r.name: len(mime(outputs(r.output), "application/vnd.plotly.v1+json")) for r in results}
     assert figures["00_quickstart"] >= 2 and figures["02_stage1_reward_shaping"] >= 3
     assert figures["04_evaluation_and_ablations"] >= 2 and figures["06_study"] >= 2  # the forest plot, dashboards
@@ -37,6 +37,11 @@ def test_all_notebooks_execute_and_show_their_results(executed):
     assert "## Contrasts" in study and "| variant |" in study and "click-button" in study  # contrasts, per task
     quick = outputs(run_dir / "notebooks" / "00_quickstart.ipynb")
     assert any("| variant |" in "".join(m) for m in mime(quick, "text/markdown"))  # the result table
+    grid = outputs(run_dir / "notebooks" / "07_grid.ipynb")
+    assert mime(grid, "image/png"), "notebook 07 shows no rendered level"
+    grid_text = "".join("".join(o.get("text", "")) for o in grid) + "".join("".join(m) for m in mime(grid, "text/markdown"))
+    assert "expected refusal" in grid_text and "grid success (held-out seeds)" in grid_text  # refusals, grid table
+    assert mime(grid, "application/vnd.jupyter.widget-view+json"), "notebook 07 showed no inspector"
     inspector = outputs(run_dir / "notebooks" / "05_inspect_trajectories.ipynb")
     assert mime(inspector, "application/vnd.jupyter.widget-view+json"), "the inspector widget was not displayed"
     assert any("predicted" in "".join(h).lower() for h in mime(inspector, "text/html"))
