@@ -221,6 +221,30 @@ class TrainStageParams(Section):
     loss_type: Literal["dapo", "grpo", "dr_grpo", "bnpo"] = "dapo"
     dynamic_sampling: DynamicSamplingParams = Field(default_factory=DynamicSamplingParams)
     prepass: PrepassParams = Field(default_factory=PrepassParams)
+    # TRL's GRPO options, passed to GRPOConfig under the same names (GRPO stages only)
+    mask_truncated_completions: bool = Field(default=False, description=(
+        "leave completions cut at max_completion_length out of the loss (DAPO's overlong filtering)"))
+    epsilon: float = Field(default=0.2, gt=0.0, description="lower bound ε of the clipped policy ratio (1 − ε)")
+    epsilon_high: float | None = Field(default=None, gt=0.0, description=(
+        "upper bound of the clipped ratio (1 + epsilon_high); DAPO's clip-higher uses 0.28; None: epsilon"))
+    top_entropy_quantile: float = Field(default=1.0, gt=0.0, le=1.0, description=(
+        "train only on the tokens whose entropy is in this top share of each batch (0.2 in Wang et al. 2025); "
+        "1.0: every token"))
+    log_completions: bool = Field(default=False, description=(
+        "TRL prints a sample of prompts and completions every logging step and logs them as a table to trackio / "
+        "wandb when train.report_to names them"))
+    vllm_mode: Literal["colocate", "server"] = Field(default="colocate", description=(
+        "with use_vllm (GPU only): 'colocate' runs vLLM inside the training processes; 'server' sends requests "
+        "to a `trl vllm-serve` process started beforehand"))
+    vllm_importance_sampling_correction: bool = Field(default=True, description=(
+        "with use_vllm (GPU only): correct for the gap between vLLM's sampling log-probs and the trainer's by "
+        "importance sampling"))
+    vllm_importance_sampling_mode: Literal["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"] = \
+        Field(default="sequence_mask", description=(
+            "with use_vllm: how the importance ratios outside [clip_min, clip_max] are treated (truncated or "
+            "masked), per token or per sequence"))
+    vllm_importance_sampling_clip_max: float | None = Field(default=3.0, gt=0.0, description=(
+        "with use_vllm: the importance ratio's upper bound C_max (None: none)"))
 
 
 class TrainParams(Section):
@@ -228,6 +252,20 @@ class TrainParams(Section):
     stage1: TrainStageParams = Field(default_factory=TrainStageParams)
     stage2: TrainStageParams = Field(default_factory=TrainStageParams)
     equal_group_warn: float = Field(default=0.8, ge=0.0, le=1.0)
+    report_to: list[Literal["tensorboard", "trackio", "wandb", "mlflow"]] = Field(default_factory=list, description=(
+        "experiment trackers every stage reports to, as TRL's report_to: none (the default), one name or a list; "
+        "tensorboard writes RUN/tensorboard/<stage>, trackio a local project named after run.name (TRACKIO_DIR), "
+        "wandb and mlflow need their packages and settings (pip install tracer1kit[track] brings the local two)"))
+    run_name: str | None = Field(default=None, description=(
+        "the run's name in the trackers, suffixed by the stage (<run_name>-sft, …); None: the run folder's name"))
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to(cls, value: Any) -> Any:
+        """TRL's forms: ``none``, one tracker name, or a list of names."""
+        if value is None or value == "none" or value == ["none"]:
+            return []
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _group_options_on_grpo_stages(self) -> "TrainParams":

@@ -166,6 +166,6 @@ def run_prepass(trainer: Any, dataset: Any, cfg: TrainStageParams, run: RunDir, 
                               minimum=minimum, indices=indices, pool=len(dataset))
     if trainer.accelerator.is_main_process:
         save_selection(run, stage, selection, state_rows(dataset, indices, groups, best, selection))
-        run.log_metrics({"stage": stage, "step": 0, **selection.metrics(),
-                         "prepass/seconds": time.perf_counter() - start})
+    # through the trainer: to RUN/metrics.jsonl (the metrics callback, main process) and to the trackers
+    trainer.log({**selection.metrics(), "prepass/seconds": time.perf_counter() - start})
     return dataset.select(selection.kept), selection.describe(stage)

@@ -64,7 +64,7 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
     Under several processes (``accelerate launch``) the main process writes the params and the expert data
     first, then the others read them; the trainers shard the batches.
     """
-    from .grpo import load_for_training
+    from .stage import load_for_training
     from .sft import train_sft
     from .stage1 import train_stage1
     from .stage2 import train_stage2

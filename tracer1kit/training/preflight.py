@@ -37,6 +37,23 @@ def check_group_size(stage: str, cfg: TrainStageParams) -> None:
             f"num_generations = {cfg.num_generations}; set per_device_batch_size to a multiple of {cfg.num_generations}")
 
 
+def check_trackers(params: Params) -> None:
+    from .tracking import missing_trackers
+
+    missing = missing_trackers(params)
+    if missing:
+        raise TrainingInputError(
+            f"train.report_to: {', '.join(missing)} not installed here; pip install {' '.join(missing)} "
+            "(tensorboard and trackio come with pip install 'tracer1kit[track]'), or remove them from train.report_to")
+
+
+def check_vllm_device(stage: str, params: Params) -> None:
+    """vLLM generation runs on CUDA GPUs only (TRL's ``use_vllm``, ``vllm_mode`` and importance-sampling options)."""
+    if getattr(params.train, stage).use_vllm and params.model.device == "cpu":
+        raise TrainingInputError(f"train.{stage}.use_vllm: vLLM generation needs a CUDA GPU and model.device is cpu; "
+                                 "set model.device: cuda on a GPU machine, or use_vllm: false")
+
+
 def check_init_from(stage: str, path: str | None) -> None:
     if path is not None and not Path(path).exists():
         raise TrainingInputError(
@@ -119,6 +136,8 @@ def preflight(params: Params, stages: Sequence[str] = STAGES) -> list[str]:
     enabled = [s for s in STAGES if s in stages and getattr(params.train, s).enabled]
     checks: list[Callable[[], None]] = [partial(check_init_from, s, getattr(params.train, s).init_from) for s in enabled]
     checks += [partial(check_group_size, s, getattr(params.train, s)) for s in enabled if s != "sft"]
+    checks += [partial(check_vllm_device, s, params) for s in enabled if s != "sft"]
+    checks.append(partial(check_trackers, params))
     checks.append(partial(check_some_training, params))
     if not problems:  # lengths are known for known tasks only
         checks += [partial(check, params) for check in (check_env_max_steps, check_tool_max_steps, check_known_horizon)]

@@ -22,7 +22,8 @@ from ..episodes import Feedback, Observation
 from ..params import Params
 from ..rewards import grounded_reward
 from ..runs import RunDir
-from .grpo import StageResult, record_samples, run_grpo_stage
+from .grpo import record_samples, run_grpo_stage
+from .stage import StageResult
 
 TERMS = ("executable", "matched", "advanced")
 
