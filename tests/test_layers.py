@@ -18,7 +18,7 @@ FLOORS = {
     "experts": 5, "data": 5,
     "training": 6,
     "evaluation": 7,
-    "cli": 8, "notebook": 8, "notebook_runner": 8,
+    "cli": 8, "notebook": 8, "notebook_runner": 8, "export_model": 8,
 }
 
 

@@ -311,7 +311,7 @@ class EvalParams(Section):
 class DataParams(Section):
     """Public datasets on local disk (see README: Public datasets)."""
 
-    source: Literal["miniwob", "androidcontrol", "guiodyssey", "mind2web", "gta"] = "miniwob"
+    source: Literal["miniwob", "androidcontrol", "guiodyssey", "mind2web", "gta", "parquet"] = "miniwob"
     path: str | None = None
     split: str = "train"
     max_episodes: int | None = Field(default=None, ge=1)

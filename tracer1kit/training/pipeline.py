@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..data.examples import examples_from_episodes, to_dataset
+from ..data.parquet import load_exported
 from ..experts.data import ensure_expert_data, expert_episodes
+from ..models.loading import sees_images
 from ..params import Params
 from ..runs import RunDir, changed_keys
 from .common import STAGES, TrainingInputError, check_horizon, final_dir, log
@@ -56,6 +58,24 @@ def check_same_training(params: Params, run: RunDir) -> None:
             f"{run.checkpoints_dir} to retrain there")
 
 
+def training_dataset(params: Params, run: RunDir, episodes_root: Path | None = None) -> tuple[Any, str]:
+    """The training examples and a line saying where they come from: an exported dataset folder (``data.source:
+    parquet``) or the run's expert episodes (generated here when missing)."""
+    use_image = sees_images(params.model)
+    if params.data.source == "parquet":
+        dataset = load_exported(params, Path(params.data.path), use_image=use_image)
+        return dataset, f"data: {len(dataset)} training examples from {params.data.path} (horizon {params.planner.horizon})"
+    root = ensure_expert_data(params, run, episodes_root)
+    episodes = expert_episodes(params, root, "train")
+    if not episodes or not any(e.success for e in episodes):
+        raise TrainingInputError(f"no successful expert episodes in {root} for split 'train': "
+                                 "check env.tasks / env.train_seeds in the params file")
+    check_horizon(params, max(len(e.steps) for e in episodes if e.success))
+    dataset = to_dataset(examples_from_episodes(episodes, params, use_image=use_image, tools_text=tools_text(params)))
+    return dataset, (f"data: {len(dataset)} training examples from {len(episodes)} expert episodes "
+                     f"(horizon {params.planner.horizon})")
+
+
 def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *, resume: bool = False,
           episodes_root: Path | None = None) -> list[str]:
     """Train the requested stages in order into ``run_dir``; returns one summary line per stage.
@@ -64,7 +84,6 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
     Under several processes (``accelerate launch``) the main process writes the params and the expert data
     first, then the others read them; the trainers shard the batches.
     """
-    from .stage import load_for_training
     from .sft import train_sft
     from .stage1 import train_stage1
     from .stage2 import train_stage2
@@ -77,16 +96,8 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
     with process_state(params).main_process_first():
         if is_main_process():
             run.save_params(params)
-        root = ensure_expert_data(params, run, episodes_root)
-    episodes = expert_episodes(params, root, "train")
-    if not episodes or not any(e.success for e in episodes):
-        raise TrainingInputError(f"no successful expert episodes in {root} for split 'train': "
-                                 "check env.tasks / env.train_seeds in the params file")
-    check_horizon(params, max(len(e.steps) for e in episodes if e.success))
-    use_image = load_for_training(params, params.model.spec).supports_images
-    dataset = to_dataset(examples_from_episodes(episodes, params, use_image=use_image,
-                                                tools_text=tools_text(params)))
-    lines = [f"data: {len(dataset)} training examples from {len(episodes)} expert episodes (horizon {params.planner.horizon})"]
+        dataset, line = training_dataset(params, run, episodes_root)
+    lines = [line]
     trainers = {"sft": train_sft, "stage1": train_stage1, "stage2": train_stage2}
     for stage in stages:
         if final_dir(run, stage).exists():
