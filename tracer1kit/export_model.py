@@ -119,7 +119,7 @@ def model_card(params: Params, model: TrainedModel, vision: bool, evaluation: st
         base_model=spec if is_hub_id(spec) else None, library_name="transformers",
         pipeline_tag="image-text-to-text" if vision else "text-generation",
         tags=["tracer1kit", "tracer1", "trl", "grpo", "gui-agents", "trajectory-forecasting"])
-    stages = "\n".join(f"| {stage} | {steps} | {getattr(params.train, stage).learning_rate:g} |"
+    stages = "\n".join(f"| {stage} | {steps} | {params.train.stage(stage).learning_rate:g} |"
                        for stage, steps in stage_steps(model.run, model.stage))
     lora = params.model.lora
     params_yaml = yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False)

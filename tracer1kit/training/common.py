@@ -11,7 +11,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from ..params import Params, TrainStageParams
+from ..params import Params, StageParams
 from ..progress import Progress
 from ..runs import RunDir, atomic_write_text, read_jsonl
 from .preflight import STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from  # noqa: F401
@@ -99,7 +99,7 @@ class MetricsCallback(TrainerCallback):
                 f"those; try train.{self.stage}.prepass or dynamic_sampling, a higher temperature or num_generations")
 
 
-def trainer_kwargs(cfg: TrainStageParams, output_dir: Path, params: Params) -> dict[str, Any]:
+def trainer_kwargs(cfg: StageParams, output_dir: Path, params: Params) -> dict[str, Any]:
     """Arguments common to TRL's ``SFTConfig`` and ``GRPOConfig`` (the trackers' come from
     :func:`~tracer1kit.training.tracking.tracker_kwargs`). Checkpoints every ``save_steps``; none when
     ``save_steps`` > ``max_steps`` (the trainer's checkpoint at the last step, model and optimizer, would only

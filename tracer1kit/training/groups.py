@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
-from ..params import TrainStageParams
+from ..params import GrpoParams
 from ..runs import RunDir, atomic_write_text
 from .common import TrainingInputError, stage_dir
 
@@ -142,7 +142,7 @@ def state_rows(dataset: Any, indices: Sequence[int], groups: Sequence[Sequence[f
             for n, (i, g) in enumerate(zip(indices, groups))]
 
 
-def run_prepass(trainer: Any, dataset: Any, cfg: TrainStageParams, run: RunDir, stage: str, seed: int, *,
+def run_prepass(trainer: Any, dataset: Any, cfg: GrpoParams, run: RunDir, stage: str, seed: int, *,
                 resume: bool = False) -> tuple[Any, str]:
     """Score the training states (all, or a seeded sample of ``prepass.max_states``) with ``trainer`` (a
     :class:`GroupSignalTrainer` before ``train()``), select, save and log; returns the kept subset of ``dataset``

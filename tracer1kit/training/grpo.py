@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..actions import completion_text
-from ..params import Params
+from ..params import Params, Stage
 from ..runs import RunDir, append_jsonl
 from .common import MetricsCallback, TrainingInputError, check_group_size, stage_dir, start_point, trainer_kwargs
 from .processes import use_cpu
@@ -41,10 +41,10 @@ def record_samples(func: Callable[..., list[float]], run: RunDir, stage: str, ev
     return wrapped
 
 
-def grpo_trainer(params: Params, stage: str, **kwargs: Any):
+def grpo_trainer(params: Params, stage: Stage, **kwargs: Any):
     """TRL's ``GRPOTrainer``, or :class:`~tracer1kit.training.signal_trainer.GroupSignalTrainer` when the stage's
     ``dynamic_sampling`` or ``prepass`` is on."""
-    cfg = getattr(params.train, stage)
+    cfg = params.train.grpo(stage)
     if cfg.dynamic_sampling.mode == "off" and not cfg.prepass.enabled:
         from trl import GRPOTrainer
 
@@ -54,12 +54,12 @@ def grpo_trainer(params: Params, stage: str, **kwargs: Any):
     return GroupSignalTrainer(**kwargs, dynamic_sampling=cfg.dynamic_sampling, sampling_seed=params.run.seed)
 
 
-def grpo_config(params: Params, run: RunDir, stage: str, reward_weights: list[float]):
+def grpo_config(params: Params, run: RunDir, stage: Stage, reward_weights: list[float]):
     """TRL's ``GRPOConfig`` of a GRPO stage: the shared trainer arguments, the trackers and every GRPO option of
     ``train.<stage>`` under TRL's name. vLLM generation needs a GPU: refused here on the CPU."""
     from trl import GRPOConfig
 
-    cfg = getattr(params.train, stage)
+    cfg = params.train.grpo(stage)
     if cfg.use_vllm and use_cpu(params):
         raise TrainingInputError(f"train.{stage}.use_vllm: vLLM generation needs a CUDA GPU and this run trains on "
                                  "the CPU (model.device: cpu, or no GPU found); set use_vllm: false")
@@ -71,11 +71,11 @@ def grpo_config(params: Params, run: RunDir, stage: str, reward_weights: list[fl
     )
 
 
-def run_grpo_stage(stage: str, params: Params, run: RunDir, dataset: Any, reward_funcs: list[Callable],
+def run_grpo_stage(stage: Stage, params: Params, run: RunDir, dataset: Any, reward_funcs: list[Callable],
                    reward_weights: list[float], init_from: str | Path, *, resume: bool = False) -> StageResult:
     """Train one GRPO stage from ``init_from`` and save its final model to ``RUN/checkpoints/<stage>/final``
     (on the states its pre-pass keeps, when that is on)."""
-    cfg = getattr(params.train, stage)
+    cfg = params.train.grpo(stage)
     check_group_size(stage, cfg)
     config = grpo_config(params, run, stage, reward_weights)
     policy = load_for_training(params, init_from)

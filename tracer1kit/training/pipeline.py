@@ -10,7 +10,7 @@ from ..data.examples import examples_from_episodes, to_dataset
 from ..data.parquet import load_exported
 from ..experts.data import ensure_expert_data, expert_episodes
 from ..models.loading import sees_images
-from ..params import Params
+from ..params import Params, Stage
 from ..runs import RunDir, changed_keys
 from .common import STAGES, TrainingInputError, check_horizon, final_dir, log
 from .preflight import check_training_input
@@ -26,9 +26,9 @@ def tools_text(params: Params) -> str | None:
     return tool_descriptions()
 
 
-def init_source(params: Params, run: RunDir, stage: str, stages: Sequence[str]) -> str:
+def init_source(params: Params, run: RunDir, stage: Stage, stages: Sequence[str]) -> str:
     """Where a stage starts: its ``init_from`` param, else the latest earlier stage trained here, else the base model."""
-    explicit = getattr(params.train, stage).init_from
+    explicit = params.train.stage(stage).init_from
     if explicit is not None:
         return explicit
     for earlier in reversed(STAGES[:STAGES.index(stage)]):
@@ -88,7 +88,7 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
     from .stage1 import train_stage1
     from .stage2 import train_stage2
 
-    stages = [s for s in STAGES if s in stages and getattr(params.train, s).enabled]
+    stages = [s for s in STAGES if s in stages and params.train.stage(s).enabled]
     check_training_input(params, stages)  # every check the params decide, before any data or training
     run = RunDir.create(run_dir)
     check_same_training(params, run)
@@ -103,10 +103,10 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
         if final_dir(run, stage).exists():
             lines.append(f"{stage}: already trained ({final_dir(run, stage)}); skipped")
             continue
-        if getattr(params.train, stage).max_steps == 0:
+        if params.train.stage(stage).max_steps == 0:
             continue
         source = init_source(params, run, stage, stages)
-        log.info(f"{stage}: {getattr(params.train, stage).max_steps} steps from {source}")
+        log.info(f"{stage}: {params.train.stage(stage).max_steps} steps from {source}")
         with warnings.catch_warnings():  # peft and TRL 1.16 read transformers' deprecated is_gradient_checkpointing
             warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
             result = trainers[stage](params, run, dataset, source, resume=resume)

@@ -15,9 +15,8 @@ from typing import Callable, Sequence
 
 from ..envs.tooluse import KINDS
 from ..experts.lengths import LONGEST_EPISODE
-from ..params import Params, TrainStageParams
+from ..params import STAGES, GrpoParams, Params, Stage
 
-STAGES = ("sft", "stage1", "stage2")
 
 # The longest successful tool-use expert episode (experts/tooluse.py): OCR, a zoom when the first reading
 # fails, the computing tool, the answer; without the zoom 3 steps. Measured over seeds 0-49 of the three kinds
@@ -29,7 +28,7 @@ class TrainingInputError(ValueError):
     """Bad training input, found before any training step runs."""
 
 
-def check_group_size(stage: str, cfg: TrainStageParams) -> None:
+def check_group_size(stage: str, cfg: GrpoParams) -> None:
     batch = cfg.per_device_batch_size * cfg.gradient_accumulation_steps
     if batch % cfg.num_generations:
         raise TrainingInputError(
@@ -47,9 +46,9 @@ def check_trackers(params: Params) -> None:
             "(tensorboard and trackio come with pip install 'tracer1kit[track]'), or remove them from train.report_to")
 
 
-def check_vllm_device(stage: str, params: Params) -> None:
+def check_vllm_device(stage: Stage, params: Params) -> None:
     """vLLM generation runs on CUDA GPUs only (TRL's ``use_vllm``, ``vllm_mode`` and importance-sampling options)."""
-    if getattr(params.train, stage).use_vllm and params.model.device == "cpu":
+    if params.train.grpo(stage).use_vllm and params.model.device == "cpu":
         raise TrainingInputError(f"train.{stage}.use_vllm: vLLM generation needs a CUDA GPU and model.device is cpu; "
                                  "set model.device: cuda on a GPU machine, or use_vllm: false")
 
@@ -133,9 +132,9 @@ def preflight(params: Params, stages: Sequence[str] = STAGES) -> list[str]:
     """Every problem with the training input that the params alone decide (empty: none), for ``stages``."""
     names = [partial(check_task_names, params), partial(check_tool_kinds, params)]
     problems = [problem for check in names for problem in _fails(check)]
-    enabled = [s for s in STAGES if s in stages and getattr(params.train, s).enabled]
-    checks: list[Callable[[], None]] = [partial(check_init_from, s, getattr(params.train, s).init_from) for s in enabled]
-    checks += [partial(check_group_size, s, getattr(params.train, s)) for s in enabled if s != "sft"]
+    enabled = [s for s in STAGES if s in stages and params.train.stage(s).enabled]
+    checks: list[Callable[[], None]] = [partial(check_init_from, s, params.train.stage(s).init_from) for s in enabled]
+    checks += [partial(check_group_size, s, params.train.grpo(s)) for s in enabled if s != "sft"]
     checks += [partial(check_vllm_device, s, params) for s in enabled if s != "sft"]
     checks.append(partial(check_trackers, params))
     checks.append(partial(check_some_training, params))
