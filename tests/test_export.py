@@ -137,3 +137,43 @@ def test_export_model_says_what_is_there_and_push_refuses_offline(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: cannot push to the Hub: HF_HUB_OFFLINE is set (offline)")
     assert "hf upload me/planner" in err[0] and (tmp_path / "m" / "README.md").exists()
+
+
+def test_the_model_card_carries_the_evaluation_table_and_the_stages(tmp_path):
+    from huggingface_hub import ModelCard
+
+    from tracer1kit.export_model import TrainedModel, evaluation_table, model_card
+
+    run = RunDir.create(tmp_path / "run")
+    for step in (1, 2, 3):
+        run.log_metrics({"stage": "sft", "step": step, "loss": 1.0})
+    run.log_metrics({"stage": "stage1", "step": 2, "reward": 0.5})
+    params = tiny_params(**{"model.spec": "Qwen/Qwen2.5-VL-3B-Instruct"})
+    assert evaluation_table(params, run) is None  # not evaluated
+    table = "| variant | training seeds | GUI success |\n|---|---|---|\n| full TraceR1 | 1 seed | 0.400 [0.168, 0.687] |"
+    text = model_card(params, TrainedModel("stage1", tmp_path, run, "stage1"), True, table)
+    card = ModelCard(text)
+    assert card.data.base_model == "Qwen/Qwen2.5-VL-3B-Instruct" and card.data.library_name == "transformers"
+    assert table in card.text and "| sft | 3 | 0.003 |\n| stage1 | 2 | 0.0005 |" in card.text
+    assert "This run was not evaluated" not in card.text
+
+
+def test_push_uploads_the_folder_when_online(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from tracer1kit.export_model import push_folder
+
+    calls = []
+
+    class FakeApi:
+        def create_repo(self, repo, repo_type, exist_ok):
+            calls.append(("create", repo, repo_type, exist_ok))
+
+        def upload_folder(self, folder_path, repo_id, repo_type):
+            calls.append(("upload", folder_path, repo_id, repo_type))
+            return type("Info", (), {"commit_url": f"https://huggingface.co/{repo_id}/commit/1"})()
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    assert push_folder(tmp_path, "me/data", "dataset") == "https://huggingface.co/me/data/commit/1"
+    assert calls == [("create", "me/data", "dataset", True), ("upload", str(tmp_path), "me/data", "dataset")]
