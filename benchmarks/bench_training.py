@@ -28,7 +28,7 @@ from tracer1kit.params import load_params, with_overrides
 from tracer1kit.rewards import stage1_reward
 from tracer1kit.runs import RunDir
 from tracer1kit.training.common import final_dir, trainer_kwargs
-from tracer1kit.training.grpo import load_for_training, peft_config
+from tracer1kit.training.stage import load_for_training, peft_config
 from tracer1kit.training.pipeline import train
 from tracer1kit.training.stage1 import train_stage1
 from tracer1kit.training.stage2 import train_stage2

@@ -21,7 +21,7 @@ FLOORS = {
     "domains": 6,
     "training": 7,
     "evaluation": 8,
-    "cli": 9, "notebook": 9, "notebook_runner": 9,
+    "cli": 9, "notebook": 9, "notebook_runner": 9, "export_model": 9,
 }
 
 

@@ -56,7 +56,7 @@ def _valid(key: str, value: object) -> bool:
     try:
         params_from_dict(data, "x")
     except ParamsError as exc:
-        return f"x: {key}: " not in str(exc)
+        return re.search(rf"x: {re.escape(key)}(\.\d+)?: ", str(exc)) is None  # a list's item: key.0
     return True
 
 

@@ -177,7 +177,7 @@ def test_the_known_horizon_check_uses_the_longest_task():
 
 
 def test_preflight_checks_the_stages_it_is_given():
-    bad = params(**{f"train.{s}.num_generations": 3 for s in ("sft", "stage1", "stage2")})
+    bad = params(**{f"train.{s}.num_generations": 3 for s in ("stage1", "stage2")})  # SFT has none (SftParams)
     problems = preflight(bad)
     assert [p.split(":")[0] for p in problems] == ["train.stage1", "train.stage2"]         # never the SFT batch
     assert [p.split(":")[0] for p in preflight(bad, ["stage2"])] == ["train.stage2"]

@@ -126,6 +126,31 @@ def plain_text(doc: str) -> str:
     return re.sub(r"``(.+?)``", r'"\1"', doc).strip()
 
 
+def _cmd_export_data(args: argparse.Namespace) -> int:
+    from .domains.export import export_dataset
+    from .export_model import push_folder, run_params
+    from .models.loading import sees_images
+    from .runs import RunDir
+
+    run = RunDir(Path(args.run_dir).resolve())
+    params = load_params(args.params) if args.params else run_params(run)
+    counts = export_dataset(params, run.episodes_dir, Path(args.to), use_image=sees_images(params.model))
+    print(f"dataset: {', '.join(f'{split} {n} rows' for split, n in counts.items())} → {args.to} (parquet + README.md)")
+    if args.push_to_hub:
+        print(f"pushed: {push_folder(Path(args.to), args.push_to_hub, 'dataset')}")
+    return 0
+
+
+def _cmd_export_model(args: argparse.Namespace) -> int:
+    from .export_model import export_model, push_folder
+
+    model = export_model(args.run_dir, args.to, args.variant)
+    print(f"model: {model.variant} (after {model.stage}, from {model.folder}) → {args.to} (weights, processor, README.md)")
+    if args.push_to_hub:
+        print(f"pushed: {push_folder(Path(args.to), args.push_to_hub)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tracer1kit", description=plain_text(__doc__ or ""),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -158,6 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue each stage from its last checkpoint")
     p = add("evaluate", "evaluate the variants and write the report", _cmd_evaluate)
     p.add_argument("--run-dir", required=True)
+
+    def export(name: str, help_text: str, func) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("run_dir", metavar="RUN", help="a run directory (tracer1kit train / generate / evaluate)")
+        p.add_argument("--to", required=True, metavar="DIR", help="the folder to write (new or empty)")
+        p.add_argument("--push-to-hub", metavar="REPO", help="then upload the folder to this Hub repository (online)")
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
+        p.set_defaults(func=func)
+        return p
+
+    p = export("export-data", "write the run's expert episodes as a parquet dataset with a dataset card",
+               _cmd_export_data)
+    p.add_argument("--params", help="the params the episodes were generated with (default: RUN/params.yaml)")
+    p = export("export-model", "write a trained model as a Hub-ready folder with a model card", _cmd_export_model)
+    p.add_argument("--variant", help="sft, stage1, stage2 (default: the last stage trained in RUN) or an evaluated "
+                   "variant (tracer1, reactive, …)")
     return parser
 
 
@@ -175,9 +216,12 @@ def raised_on_purpose(exc: BaseException) -> bool:
     return PACKAGE in filename.parents and linecache.getline(str(filename), tb.tb_lineno).lstrip().startswith("raise")
 
 
+WRITERS = ("run", "generate", "train", "evaluate")  # the commands that write a run directory (exports only read one)
+
+
 def writing(args: argparse.Namespace) -> AbstractContextManager[object]:
     """The run directory's write lock for a command that writes one (held by the main process of a launch)."""
-    if getattr(args, "run_dir", None) is None or not is_main_process():
+    if args.command not in WRITERS or not is_main_process():
         return nullcontext()
     return run_lock(args.run_dir, f"tracer1kit {args.command} {args.params}")
 

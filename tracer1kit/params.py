@@ -272,8 +272,11 @@ class DynamicSamplingParams(Section):
     with unequal rewards replaces an equal one; groups still equal after the last round stay in the batch.
     """
 
-    mode: Literal["off", "drop", "resample"] = "off"
-    max_rounds: int = Field(default=2, ge=1, le=16)
+    mode: Literal["off", "drop", "resample"] = Field(default="off", description=(
+        "What happens to groups whose rewards are all equal: `off` nothing (TRL's behaviour), `drop` leave the loss, "
+        "`resample` replace them by groups of fresh prompts (DAPO's dynamic sampling; one process only)."))
+    max_rounds: int = Field(default=2, ge=1, le=16,
+                            description="With `resample`: at most this many fresh generation batches per step.")
 
 
 class PrepassParams(Section):
@@ -284,57 +287,159 @@ class PrepassParams(Section):
     ``samples`` defaults to the stage's ``num_generations``; ``max_states`` scores only a seeded sample of that
     many states (the stage then trains on the kept among them), bounding the pass's cost."""
 
-    enabled: bool = False
-    keep: Literal["unsolved", "mixed"] = "unsolved"
-    keep_easy: float = Field(default=0.2, ge=0.0, le=1.0)
-    samples: int | None = Field(default=None, ge=2, le=64)
-    max_states: int | None = Field(default=None, ge=1)
+    enabled: bool = Field(default=False, description="Whether the stage first keeps only the states worth training on.")
+    keep: Literal["unsolved", "mixed"] = Field(default="unsolved", description=(
+        "Which states are kept: `unsolved` (some sample scores below the reference plan's own reward) or `mixed` "
+        "(the samples' rewards are not all equal)."))
+    keep_easy: float = Field(default=0.2, ge=0.0, le=1.0,
+                             description="The seeded share of the other states kept as well.")
+    samples: int | None = Field(default=None, ge=2, le=64, description=(
+        "Completions sampled per state to judge it; none: the stage's `num_generations`."))
+    max_states: int | None = Field(default=None, ge=1, description=(
+        "Score only a seeded sample of this many states (the stage trains on the kept among them); none: all."))
 
 
-class TrainStageParams(Section):
-    """One training stage. ``num_generations`` (the GRPO group size), ``temperature`` and ``top_p`` (sampling of
-    the group) are per GRPO stage; ``scale_rewards``/``loss_type`` are TRL's; ``dynamic_sampling`` and ``prepass``
-    act on groups whose rewards are all equal (GRPO stages only; SFT ignores the GRPO keys)."""
+Stage = Literal["sft", "stage1", "stage2"]
+STAGES: tuple[Stage, ...] = ("sft", "stage1", "stage2")
 
-    enabled: bool = True
-    max_steps: int = Field(default=40, ge=0)
-    learning_rate: float = Field(default=1e-5, gt=0.0)
-    lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
-    warmup_ratio: float = Field(default=0.0, ge=0.0, lt=1.0)
-    weight_decay: float = Field(default=0.01, ge=0.0)
-    max_grad_norm: float = Field(default=1.0, gt=0.0)
-    per_device_batch_size: int = Field(default=8, ge=1)
-    gradient_accumulation_steps: int = Field(default=1, ge=1)
-    num_generations: int = Field(default=4, ge=2)
-    beta: float = Field(default=0.01, ge=0.0)
-    max_completion_length: int = Field(default=256, ge=8)
-    temperature: float = Field(default=1.0, gt=0.0)
-    top_p: float = Field(default=0.99, gt=0.0, le=1.0)
-    save_steps: int = Field(default=20, ge=1)
-    logging_steps: int = Field(default=1, ge=1)
-    sample_every: int = Field(default=10, ge=1)
-    use_vllm: bool = False
-    bf16: bool = False
-    gradient_checkpointing: bool = False  # recompute activations in backward: less memory, ~30% more compute
-    init_from: str | None = None
-    scale_rewards: Literal["group", "batch", "none"] = "group"
-    loss_type: Literal["dapo", "grpo", "dr_grpo", "bnpo"] = "dapo"
-    dynamic_sampling: DynamicSamplingParams = Field(default_factory=DynamicSamplingParams)
-    prepass: PrepassParams = Field(default_factory=PrepassParams)
+
+class StageParams(Section):
+    """What every training stage sets: TRL's trainer arguments and where the stage starts."""
+
+    enabled: bool = Field(default=True, description=(
+        "train this stage; false skips it (the next stage starts from the one before it, or model.spec)"))
+    max_steps: int = Field(default=40, ge=0, description="optimizer steps (0 skips the stage)")
+    learning_rate: float = Field(default=1e-5, gt=0.0, description="the peak learning rate")
+    lr_scheduler: Literal["constant", "linear", "cosine"] = Field(default="constant", description=(
+        "the learning rate after warm-up"))
+    warmup_ratio: float = Field(default=0.0, ge=0.0, lt=1.0, description=(
+        "the share of max_steps with a linear warm-up from 0"))
+    weight_decay: float = Field(default=0.01, ge=0.0, description="AdamW's weight decay")
+    max_grad_norm: float = Field(default=1.0, gt=0.0, description="gradients are clipped to this norm")
+    per_device_batch_size: int = Field(default=8, ge=1, description=(
+        "examples per process and step (GRPO: completions, a multiple of num_generations with the accumulation)"))
+    gradient_accumulation_steps: int = Field(default=1, ge=1, description="batches summed per optimizer step")
+    save_steps: int = Field(default=20, ge=1, description=(
+        "a resumable checkpoint every this many steps; none when larger than max_steps"))
+    logging_steps: int = Field(default=1, ge=1, description="metrics are logged every this many steps")
+    bf16: bool = Field(default=False, description="compute in bfloat16 (autocast; GPUs)")
+    gradient_checkpointing: bool = Field(default=False, description=(
+        "recompute activations in backward: less memory, ~30% more compute"))
+    init_from: str | None = Field(default=None, description=(
+        "a model folder to start from; None: the previous stage's final model here, else model.spec"))
+
+
+class SftParams(StageParams):
+    """The SFT warm start: teacher-forced training on the expert's reference plans (loss on the plan tokens)."""
+
+
+class GrpoParams(StageParams):
+    """A GRPO stage (Stage 1, Stage 2): ``num_generations`` completions per prompt (the group), sampled with
+    ``temperature`` and ``top_p``; ``dynamic_sampling`` and ``prepass`` act on groups whose rewards are all equal;
+    the rest are TRL's ``GRPOConfig`` options under TRL's names."""
+
+    num_generations: int = Field(default=4, ge=2, description="the group size: completions sampled per prompt")
+    beta: float = Field(default=0.01, ge=0.0, description="the KL penalty's weight (0: no reference model)")
+    max_completion_length: int = Field(default=256, ge=8, description="completion tokens sampled at most")
+    temperature: float = Field(default=1.0, gt=0.0, description="the group's sampling temperature")
+    top_p: float = Field(default=0.99, gt=0.0, le=1.0, description="the group's nucleus sampling mass")
+    sample_every: int = Field(default=10, ge=1, description=(
+        "every this many steps a few completions and their rewards go to RUN/samples.jsonl"))
+    use_vllm: bool = Field(default=False, description="generate with vLLM (a CUDA GPU and the vllm package)")
+    scale_rewards: Literal["group", "batch", "none"] = Field(default="group", description=(
+        "TRL: advantages divided by the reward std of the group, of the batch, or not at all"))
+    loss_type: Literal["dapo", "grpo", "dr_grpo", "bnpo"] = Field(default="dapo", description=(
+        "TRL: how token losses are averaged (dapo: over the batch's tokens)"))
+    dynamic_sampling: DynamicSamplingParams = Field(default_factory=DynamicSamplingParams, description=(
+        "what a step does with groups whose rewards are all equal (DynamicSamplingParams)"))
+    prepass: PrepassParams = Field(default_factory=PrepassParams, description=(
+        "before the stage, keep the training states the starting model gets wrong (PrepassParams)"))
+    # TRL's GRPO options, passed to GRPOConfig under the same names (GRPO stages only)
+    mask_truncated_completions: bool = Field(default=False, description=(
+        "leave completions cut at max_completion_length out of the loss (DAPO's overlong filtering)"))
+    epsilon: float = Field(default=0.2, gt=0.0, description="lower bound ε of the clipped policy ratio (1 − ε)")
+    epsilon_high: float | None = Field(default=None, gt=0.0, description=(
+        "upper bound of the clipped ratio (1 + epsilon_high); DAPO's clip-higher uses 0.28; None: epsilon"))
+    top_entropy_quantile: float = Field(default=1.0, gt=0.0, le=1.0, description=(
+        "train only on the tokens whose entropy is in this top share of each batch (0.2 in Wang et al. 2025); "
+        "1.0: every token"))
+    log_completions: bool = Field(default=False, description=(
+        "TRL prints a sample of prompts and completions every logging step and logs them as a table to trackio / "
+        "wandb when train.report_to names them"))
+    vllm_mode: Literal["colocate", "server"] = Field(default="colocate", description=(
+        "with use_vllm (GPU only): 'colocate' runs vLLM inside the training processes; 'server' sends requests "
+        "to a `trl vllm-serve` process started beforehand"))
+    vllm_importance_sampling_correction: bool = Field(default=True, description=(
+        "with use_vllm (GPU only): correct for the gap between vLLM's sampling log-probs and the trainer's by "
+        "importance sampling"))
+    vllm_importance_sampling_mode: Literal["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"] = \
+        Field(default="sequence_mask", description=(
+            "with use_vllm: how the importance ratios outside [clip_min, clip_max] are treated (truncated or "
+            "masked), per token or per sequence"))
+    vllm_importance_sampling_clip_max: float | None = Field(default=3.0, gt=0.0, description=(
+        "with use_vllm: the importance ratio's upper bound C_max (None: none)"))
 
 
 class TrainParams(Section):
-    sft: TrainStageParams = Field(default_factory=lambda: TrainStageParams(max_steps=200, learning_rate=3e-3))
-    stage1: TrainStageParams = Field(default_factory=TrainStageParams)
-    stage2: TrainStageParams = Field(default_factory=TrainStageParams)
-    equal_group_warn: float = Field(default=0.8, ge=0.0, le=1.0)
+    """The three training stages (SFT, then GRPO Stage 1 and Stage 2) and what they share: the trackers."""
 
-    @model_validator(mode="after")
-    def _group_options_on_grpo_stages(self) -> "TrainParams":
-        if self.sft.dynamic_sampling.mode != "off" or self.sft.prepass.enabled:
+    sft: SftParams = Field(default_factory=lambda: SftParams(max_steps=200, learning_rate=3e-3), description=(
+        "the SFT warm start"))
+    stage1: GrpoParams = Field(default_factory=GrpoParams, description="Stage 1: GRPO with the trajectory reward")
+    stage2: GrpoParams = Field(default_factory=GrpoParams, description="Stage 2: GRPO with the grounded reward")
+    equal_group_warn: float = Field(default=0.8, ge=0.0, le=1.0, description=(
+        "a GRPO stage warns when at least this share of its groups had all-equal rewards in some steps"))
+    report_to: list[Literal["tensorboard", "trackio", "wandb", "mlflow"]] = Field(default_factory=list, description=(
+        "experiment trackers every stage reports to, as TRL's report_to: none (the default), one name or a list; "
+        "tensorboard writes RUN/tensorboard/<stage>, trackio a local project named after run.name (TRACKIO_DIR), "
+        "wandb and mlflow need their packages and settings (pip install tracer1kit[track] brings the local two)"))
+    run_name: str | None = Field(default=None, description=(
+        "the run's name in the trackers, suffixed by the stage (<run_name>-sft, …); None: the run folder's name"))
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to(cls, value: Any) -> Any:
+        """TRL's forms: ``none``, one tracker name, or a list of names."""
+        if value is None or value == "none" or value == ["none"]:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _grpo_options_on_grpo_stages(cls, data: Any) -> Any:
+        """Refuse GRPO options under ``sft`` (SFT samples no groups); those at their defaults are dropped, so a
+        params.yaml written when SFT shared the GRPO stages' keys still loads."""
+        sft = data.get("sft") if isinstance(data, dict) else None
+        if not isinstance(sft, dict):
+            return data
+        grpo_only = [k for k in sft if k in GrpoParams.model_fields and k not in StageParams.model_fields]
+        set_here = [k for k in grpo_only if not _is_grpo_default(k, sft[k])]
+        if {"dynamic_sampling", "prepass"} & set(set_here):
             raise ValueError("sft: dynamic_sampling and prepass act on GRPO groups; set them under train.stage1 "
                              "or train.stage2")
-        return self
+        if set_here:
+            raise ValueError(f"sft: {', '.join(set_here)}: GRPO option{'s' if len(set_here) > 1 else ''} (SFT "
+                             "samples nothing); set under train.stage1 or train.stage2")
+        return {**data, "sft": {k: v for k, v in sft.items() if k not in grpo_only}}
+
+    def stage(self, name: Stage) -> SftParams | GrpoParams:
+        """The params of the stage ``name``."""
+        return {"sft": self.sft, "stage1": self.stage1, "stage2": self.stage2}[name]
+
+    def grpo(self, name: Stage) -> GrpoParams:
+        """The params of the GRPO stage ``name`` (``stage1`` or ``stage2``)."""
+        cfg = self.stage(name)
+        if not isinstance(cfg, GrpoParams):
+            raise ValueError(f"{name} is not a GRPO stage (stage1, stage2)")
+        return cfg
+
+
+def _is_grpo_default(key: str, value: Any) -> bool:
+    """Whether ``value`` is the GRPO stages' default of ``key`` (as validated)."""
+    try:
+        return getattr(GrpoParams.model_validate({key: value}), key) == getattr(GrpoParams(), key)
+    except ValidationError:
+        return False
 
 
 class EvalParams(Section):
@@ -385,10 +490,10 @@ class EvalParams(Section):
 class DataParams(Section):
     """Public datasets on local disk (see README: Public datasets)."""
 
-    source: Literal["miniwob", "androidcontrol", "guiodyssey", "mind2web", "gta"] = Field(
+    source: Literal["miniwob", "androidcontrol", "guiodyssey", "mind2web", "gta", "parquet"] = Field(
         default="miniwob", description=(
-            "Where episodes come from: `miniwob` (generated by the scripted experts) or a public dataset's local "
-            "copy (docs/datasets.md)."))
+            "Where episodes come from: `miniwob` (generated by the scripted experts of the params' domains), a public "
+            "dataset's local copy (docs/datasets.md), or `parquet`: a folder written by `tracer1kit export-data`."))
     path: str | None = Field(default=None, description=(
         "The public dataset's local folder or file; required unless `source` is `miniwob` (nothing is "
         "downloaded)."))

@@ -59,6 +59,7 @@ class Domain(ABC):
 
     name: str = ""
     store: str = ""  # its expert data's folder under RUN/episodes
+    source: tuple[str, str] = ("", "")  # where its tasks come from and their licence (an exported dataset's card)
 
     @abstractmethod
     def owns(self, task: str) -> bool:

@@ -39,6 +39,7 @@ def executor(params: GridExecutorParams) -> GridExecutor:
 class GridDomain(Domain):
     name = "grid"
     store = "grid_expert"
+    source = ("BabyAI levels of Farama's Minigrid (https://github.com/Farama-Foundation/Minigrid)", "apache-2.0")
 
     def owns(self, task: str) -> bool:
         return is_grid_task(task)

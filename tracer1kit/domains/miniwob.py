@@ -24,6 +24,7 @@ from .base import Domain, Purpose, Split, short_budget, unknown_tasks
 class MiniWoBDomain(Domain):
     name = "miniwob"
     store = "expert"
+    source = ("MiniWoB++ (https://github.com/Farama-Foundation/miniwob-plusplus)", "mit")
 
     def owns(self, task: str) -> bool:
         return task in LONGEST_EPISODE  # and, as the fallback, every task no other domain claims

@@ -22,6 +22,7 @@ from .base import Domain, Purpose, Split
 class ToolUseDomain(Domain):
     name = "tooluse"
     store = "tooluse_expert"
+    source = ("tracer1kit's generated multimodal tool-use tasks", "apache-2.0")
 
     def owns(self, task: str) -> bool:
         return is_tool_task(task)

@@ -34,7 +34,8 @@ class Policy:
         return getattr(self.processor, "tokenizer", self.processor)
 
 
-def _offline() -> bool:
+def hub_offline() -> bool:
+    """Whether HF_HUB_OFFLINE is set (read when asked, so a caller may set it late)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -57,7 +58,7 @@ def resolve_checkpoint(spec: str, cache_dir: str | None = None) -> Path:
                                 "a local folder with config.json, or a Hugging Face id like 'Qwen/Qwen2.5-VL-3B-Instruct')")
     from huggingface_hub import snapshot_download
 
-    if not _offline():
+    if not hub_offline():
         return Path(snapshot_download(spec))
     try:
         return Path(snapshot_download(spec, local_files_only=True))
@@ -97,16 +98,30 @@ def _processor(path: Path, config: Any, vision: bool, max_pixels: int) -> Any:
     return processor
 
 
+def is_vision(config: Any) -> bool:
+    """Whether a model config is an image-text-to-text model (loaded with ``AutoModelForImageTextToText``)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
+
+    return type(config) in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
+
+
+def sees_images(spec: str | ModelParams) -> bool:
+    """Whether the model of ``spec`` takes images, read from its config alone (no weights loaded)."""
+    from transformers import AutoConfig
+
+    params = ModelParams(spec=spec) if isinstance(spec, str) else spec
+    return is_vision(AutoConfig.from_pretrained(resolve_checkpoint(params.spec, params.cache_dir)))
+
+
 def load_policy(spec: str | ModelParams, *, adapter_path: str | os.PathLike[str] | None = None) -> Policy:
     """Load a policy from a spec string or :class:`ModelParams` (dtype, device, attention, LoRA, image cap)."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
-    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
 
     params = ModelParams(spec=spec) if isinstance(spec, str) else spec
     location = resolve_checkpoint(params.spec, params.cache_dir)
     check_files(location)  # a truncated file: one error naming it and its stage, not a deserializer's traceback
     config = AutoConfig.from_pretrained(location)
-    vision = type(config) in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING
+    vision = is_vision(config)
     auto = AutoModelForImageTextToText if vision else AutoModelForCausalLM
     kwargs: dict[str, Any] = {"dtype": _dtype(params.dtype)}
     if params.attn_implementation:

@@ -11,7 +11,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from ..params import Params, TrainStageParams
+from ..params import Params, StageParams
 from ..progress import Progress
 from ..runs import RunDir, atomic_write_text, check_files, read_jsonl
 from .preflight import STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from  # noqa: F401
@@ -82,11 +82,11 @@ class MetricsCallback(TrainerCallback):
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any) -> None:
         if not logs or "train_runtime" in logs or not state.is_world_process_zero:
             return
+        if isinstance(logs.get("rewards/parsed/mean"), (int, float)):  # added to the log the trackers see next
+            logs["parse_failure_rate"] = 1.0 - logs["rewards/parsed/mean"]
         row = {"stage": self.stage, "step": state.global_step}
         row.update({k: float(v) for k, v in logs.items()
                     if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)})
-        if "rewards/parsed/mean" in row:
-            row["parse_failure_rate"] = 1.0 - row["rewards/parsed/mean"]
         self.run.log_metrics(row)
         self.logged += 1
         frac = row.get("frac_reward_zero_std")
@@ -102,8 +102,9 @@ class MetricsCallback(TrainerCallback):
                 f"those; try train.{self.stage}.prepass or dynamic_sampling, a higher temperature or num_generations")
 
 
-def trainer_kwargs(cfg: TrainStageParams, output_dir: Path, params: Params) -> dict[str, Any]:
-    """Arguments common to TRL's ``SFTConfig`` and ``GRPOConfig``. Checkpoints every ``save_steps``; none when
+def trainer_kwargs(cfg: StageParams, output_dir: Path, params: Params) -> dict[str, Any]:
+    """Arguments common to TRL's ``SFTConfig`` and ``GRPOConfig`` (the trackers' come from
+    :func:`~tracer1kit.training.tracking.tracker_kwargs`). Checkpoints every ``save_steps``; none when
     ``save_steps`` > ``max_steps`` (the trainer's checkpoint at the last step, model and optimizer, would only
     duplicate the final model: three times a large model's size on disk, never resumed from)."""
     return dict(
@@ -112,7 +113,7 @@ def trainer_kwargs(cfg: TrainStageParams, output_dir: Path, params: Params) -> d
         per_device_train_batch_size=cfg.per_device_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         save_strategy="steps" if cfg.save_steps <= cfg.max_steps else "no", save_steps=cfg.save_steps,
-        logging_steps=cfg.logging_steps, report_to="none", seed=params.run.seed, bf16=cfg.bf16, use_cpu=use_cpu(params),
+        logging_steps=cfg.logging_steps, seed=params.run.seed, bf16=cfg.bf16, use_cpu=use_cpu(params),
         remove_unused_columns=False, dataloader_num_workers=0, save_only_model=False,
         lr_scheduler_type=cfg.lr_scheduler, warmup_steps=round(cfg.warmup_ratio * cfg.max_steps), disable_tqdm=False,
         activation_checkpointing=cfg.gradient_checkpointing,  # TRL turns it on by default; off is faster on CPU

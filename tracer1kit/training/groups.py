@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
-from ..params import TrainStageParams
+from ..params import GrpoParams
 from ..runs import RunDir, atomic_write_text
 from .common import TrainingInputError, stage_dir
 
@@ -142,7 +142,7 @@ def state_rows(dataset: Any, indices: Sequence[int], groups: Sequence[Sequence[f
             for n, (i, g) in enumerate(zip(indices, groups))]
 
 
-def run_prepass(trainer: Any, dataset: Any, cfg: TrainStageParams, run: RunDir, stage: str, seed: int, *,
+def run_prepass(trainer: Any, dataset: Any, cfg: GrpoParams, run: RunDir, stage: str, seed: int, *,
                 resume: bool = False) -> tuple[Any, str]:
     """Score the training states (all, or a seeded sample of ``prepass.max_states``) with ``trainer`` (a
     :class:`GroupSignalTrainer` before ``train()``), select, save and log; returns the kept subset of ``dataset``
@@ -166,6 +166,6 @@ def run_prepass(trainer: Any, dataset: Any, cfg: TrainStageParams, run: RunDir, 
                               minimum=minimum, indices=indices, pool=len(dataset))
     if trainer.accelerator.is_main_process:
         save_selection(run, stage, selection, state_rows(dataset, indices, groups, best, selection))
-        run.log_metrics({"stage": stage, "step": 0, **selection.metrics(),
-                         "prepass/seconds": time.perf_counter() - start})
+    # through the trainer: to RUN/metrics.jsonl (the metrics callback, main process) and to the trackers
+    trainer.log({**selection.metrics(), "prepass/seconds": time.perf_counter() - start})
     return dataset.select(selection.kept), selection.describe(stage)

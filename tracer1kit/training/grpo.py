@@ -2,54 +2,21 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ..actions import completion_text
-from ..params import LoraParams, Params
+from ..params import Params, Stage
 from ..runs import RunDir, append_jsonl
-from .common import (MetricsCallback, check_group_size, final_dir, restore_weights, save_final, stage_dir,
-                     start_point, trainer_kwargs, training_dtype, weights_fingerprint)
-from .processes import launched_processes, process_state
+from .common import MetricsCallback, TrainingInputError, check_group_size, stage_dir, start_point, trainer_kwargs
+from .processes import use_cpu
+from .stage import StageResult, load_for_training, peft_config, train_and_save
+from .tracking import attach, tracker_kwargs
 
-
-@dataclass
-class StageResult:
-    stage: str
-    steps: int
-    seconds: float
-    final: Path
-    weights_changed: bool
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (f"{self.stage}: {self.steps} steps in {self.seconds:.0f}s → {self.final}"
-                + ("" if self.weights_changed else " (weights unchanged!)")
-                + "".join(f"\n  {n}" for n in self.notes)
-                + "".join(f"\n  warning: {w}" for w in self.warnings))
-
-
-def load_for_training(params: Params, source: str | Path):
-    """The policy to train: ``source`` is a model spec or the previous stage's final folder (LoRA is TRL's job),
-    loaded onto this process's device (each process its own GPU under accelerate launch) in the
-    :func:`~tracer1kit.training.common.training_dtype`."""
-    from ..models import load_policy
-
-    device = params.model.device if launched_processes() == 1 else str(process_state(params).device)
-    spec = params.model.model_copy(update={"spec": str(source), "lora": LoraParams(enabled=False), "device": device,
-                                           "dtype": training_dtype(params)})
-    return load_policy(spec)
-
-
-def peft_config(params: Params):
-    if not params.model.lora.enabled:
-        return None
-    from ..models import lora_config
-
-    return lora_config(params.model.lora)
+# TRL's GRPO options that train.<stage> sets under TRL's own names (GRPOConfig's help text says what each does).
+TRL_OPTIONS = ("use_vllm", "mask_truncated_completions", "epsilon", "epsilon_high", "top_entropy_quantile",
+               "log_completions", "vllm_mode", "vllm_importance_sampling_correction", "vllm_importance_sampling_mode",
+               "vllm_importance_sampling_clip_max")
 
 
 def record_samples(func: Callable[..., list[float]], run: RunDir, stage: str, every: int,
@@ -74,10 +41,10 @@ def record_samples(func: Callable[..., list[float]], run: RunDir, stage: str, ev
     return wrapped
 
 
-def grpo_trainer(params: Params, stage: str, **kwargs: Any):
+def grpo_trainer(params: Params, stage: Stage, **kwargs: Any):
     """TRL's ``GRPOTrainer``, or :class:`~tracer1kit.training.signal_trainer.GroupSignalTrainer` when the stage's
     ``dynamic_sampling`` or ``prepass`` is on."""
-    cfg = getattr(params.train, stage)
+    cfg = params.train.grpo(stage)
     if cfg.dynamic_sampling.mode == "off" and not cfg.prepass.enabled:
         from trl import GRPOTrainer
 
@@ -87,26 +54,37 @@ def grpo_trainer(params: Params, stage: str, **kwargs: Any):
     return GroupSignalTrainer(**kwargs, dynamic_sampling=cfg.dynamic_sampling, sampling_seed=params.run.seed)
 
 
-def run_grpo_stage(stage: str, params: Params, run: RunDir, dataset: Any, reward_funcs: list[Callable],
+def grpo_config(params: Params, run: RunDir, stage: Stage, reward_weights: list[float]):
+    """TRL's ``GRPOConfig`` of a GRPO stage: the shared trainer arguments, the trackers and every GRPO option of
+    ``train.<stage>`` under TRL's name. vLLM generation needs a GPU: refused here on the CPU."""
+    from trl import GRPOConfig
+
+    cfg = params.train.grpo(stage)
+    if cfg.use_vllm and use_cpu(params):
+        raise TrainingInputError(f"train.{stage}.use_vllm: vLLM generation needs a CUDA GPU and this run trains on "
+                                 "the CPU (model.device: cpu, or no GPU found); set use_vllm: false")
+    return GRPOConfig(
+        **trainer_kwargs(cfg, stage_dir(run, stage), params), **tracker_kwargs(params, run, stage),
+        num_generations=cfg.num_generations, beta=cfg.beta, max_completion_length=cfg.max_completion_length,
+        temperature=cfg.temperature, top_p=cfg.top_p, reward_weights=reward_weights,
+        scale_rewards=cfg.scale_rewards, loss_type=cfg.loss_type, **{name: getattr(cfg, name) for name in TRL_OPTIONS},
+    )
+
+
+def run_grpo_stage(stage: Stage, params: Params, run: RunDir, dataset: Any, reward_funcs: list[Callable],
                    reward_weights: list[float], init_from: str | Path, *, resume: bool = False) -> StageResult:
     """Train one GRPO stage from ``init_from`` and save its final model to ``RUN/checkpoints/<stage>/final``
     (on the states its pre-pass keeps, when that is on)."""
-    from trl import GRPOConfig
-
-    cfg = getattr(params.train, stage)
+    cfg = params.train.grpo(stage)
     check_group_size(stage, cfg)
+    config = grpo_config(params, run, stage, reward_weights)
     policy = load_for_training(params, init_from)
     resume_from = start_point(run, stage, resume)
-    config = GRPOConfig(
-        **trainer_kwargs(cfg, stage_dir(run, stage), params),
-        num_generations=cfg.num_generations, beta=cfg.beta, max_completion_length=cfg.max_completion_length,
-        temperature=cfg.temperature, top_p=cfg.top_p, use_vllm=cfg.use_vllm, reward_weights=reward_weights,
-        scale_rewards=cfg.scale_rewards, loss_type=cfg.loss_type, log_completions=False,
-    )
     callback = MetricsCallback(run, stage, warn_at=params.train.equal_group_warn)
     trainer = grpo_trainer(params, stage, model=policy.model, reward_funcs=reward_funcs, args=config,
                            train_dataset=dataset, processing_class=policy.processor, peft_config=peft_config(params),
                            callbacks=[callback])
+    attach(trainer, run, stage, callback)
     notes = []
     if cfg.prepass.enabled:
         from .groups import run_prepass
@@ -114,12 +92,4 @@ def run_grpo_stage(stage: str, params: Params, run: RunDir, dataset: Any, reward
         trainer.train_dataset, line = run_prepass(trainer, dataset, cfg, run, stage, params.run.seed,
                                                   resume=resume_from is not None)
         notes.append(line)
-    restore_weights(trainer, resume_from)
-    before = weights_fingerprint(trainer.model)
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    seconds = time.perf_counter() - start
-    changed = weights_fingerprint(trainer.model) != before
-    final = save_final(trainer, policy.processor, final_dir(run, stage))
-    result = StageResult(stage, trainer.state.global_step, seconds, final, changed, callback.warnings, notes)
-    return result
+    return train_and_save(trainer, policy.processor, run, stage, resume_from, callback, notes)

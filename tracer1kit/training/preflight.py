@@ -15,20 +15,36 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..domains.registry import active
-from ..params import Params, TrainStageParams
+from ..params import STAGES, GrpoParams, Params, Stage
 
-STAGES = ("sft", "stage1", "stage2")
 
 class TrainingInputError(ValueError):
     """Bad training input, found before any training step runs."""
 
 
-def check_group_size(stage: str, cfg: TrainStageParams) -> None:
+def check_group_size(stage: str, cfg: GrpoParams) -> None:
     batch = cfg.per_device_batch_size * cfg.gradient_accumulation_steps
     if batch % cfg.num_generations:
         raise TrainingInputError(
             f"train.{stage}: per_device_batch_size × gradient_accumulation_steps = {batch} is not divisible by "
             f"num_generations = {cfg.num_generations}; set per_device_batch_size to a multiple of {cfg.num_generations}")
+
+
+def check_trackers(params: Params) -> None:
+    from .tracking import missing_trackers
+
+    missing = missing_trackers(params)
+    if missing:
+        raise TrainingInputError(
+            f"train.report_to: {', '.join(missing)} not installed here; pip install {' '.join(missing)} "
+            "(tensorboard and trackio come with pip install 'tracer1kit[track]'), or remove them from train.report_to")
+
+
+def check_vllm_device(stage: Stage, params: Params) -> None:
+    """vLLM generation runs on CUDA GPUs only (TRL's ``use_vllm``, ``vllm_mode`` and importance-sampling options)."""
+    if params.train.grpo(stage).use_vllm and params.model.device == "cpu":
+        raise TrainingInputError(f"train.{stage}.use_vllm: vLLM generation needs a CUDA GPU and model.device is cpu; "
+                                 "set model.device: cuda on a GPU machine, or use_vllm: false")
 
 
 def check_init_from(stage: str, path: str | None) -> None:
@@ -71,9 +87,11 @@ def check_known_horizon(params: Params) -> None:
 def preflight(params: Params, stages: Sequence[str] = STAGES) -> list[str]:
     """Every problem with the training input that the params alone decide (empty: none), for ``stages``."""
     names = [problem for domain in active(params) for problem in domain.problems(params)]
-    enabled = [s for s in STAGES if s in stages and getattr(params.train, s).enabled]
-    checks: list[Callable[[], None]] = [partial(check_init_from, s, getattr(params.train, s).init_from) for s in enabled]
-    checks += [partial(check_group_size, s, getattr(params.train, s)) for s in enabled if s != "sft"]
+    enabled = [s for s in STAGES if s in stages and params.train.stage(s).enabled]
+    checks: list[Callable[[], None]] = [partial(check_init_from, s, params.train.stage(s).init_from) for s in enabled]
+    checks += [partial(check_group_size, s, params.train.grpo(s)) for s in enabled if s != "sft"]
+    checks += [partial(check_vllm_device, s, params) for s in enabled if s != "sft"]
+    checks.append(partial(check_trackers, params))
     checks.append(partial(check_some_training, params))
     problems = names + [problem for check in checks for problem in _fails(check)]
     if names:  # lengths are known for known tasks only

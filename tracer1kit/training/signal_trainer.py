@@ -11,6 +11,7 @@ this release), so this subclass works on the two methods every GRPO step goes th
 
 TRL's own metrics (``reward``, ``frac_reward_zero_std``, completion lengths) keep describing the step's first
 draw, as without the options; ``groups/*`` metrics describe what was dropped, resampled and trained on.
+What these wrappers assume of TRL is checked before the trainer starts (:mod:`tracer1kit.training.trl_contract`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from trl.trainer.utils import nanstd, pad, split_pixel_values_by_grid, unsplit_p
 
 from ..params import DynamicSamplingParams
 from .common import TrainingInputError
+from .trl_contract import check_contract
 
 # TRL batch keys with one padded row per completion: (padding side, padding value; None = the pad token).
 ROW_KEYS: dict[str, tuple[str, float | None]] = {
@@ -70,6 +72,7 @@ class GroupSignalTrainer(GRPOTrainer):
 
     def __init__(self, *args: Any, dynamic_sampling: DynamicSamplingParams, sampling_seed: int = 0,
                  **kwargs: Any) -> None:
+        check_contract()
         super().__init__(*args, **kwargs)
         self.dynamic_sampling = dynamic_sampling
         self.sampling_seed = sampling_seed
@@ -187,14 +190,16 @@ class GroupSignalTrainer(GRPOTrainer):
     @contextmanager
     def _scoring(self, samples: int) -> Iterator[None]:
         """Scoring outside training: eval mode, group size ``samples``, the raw reward functions (no sample
-        logging), TRL's eval metrics discarded afterwards."""
-        saved = (self.model.training, self.num_generations_eval, self.reward_funcs)
+        logging), TRL's eval metrics discarded afterwards, and no trackers (TRL's profiling would log its timings
+        to a tracker that starts with training: Trackio refuses a log before its init)."""
+        saved = (self.model.training, self.num_generations_eval, self.reward_funcs, self.args.report_to)
         self.model.eval()
         self.num_generations_eval = samples
         self.reward_funcs = [getattr(f, "__wrapped__", f) for f in self.reward_funcs]
+        self.args.report_to = []
         try:
             yield
         finally:
-            training, self.num_generations_eval, self.reward_funcs = saved
+            training, self.num_generations_eval, self.reward_funcs, self.args.report_to = saved
             self.model.train(training)
             self._metrics["eval"].clear()

@@ -8,7 +8,8 @@ from typing import Any
 from ..params import Params
 from ..rewards import score_text, stage1_reward_funcs
 from ..runs import RunDir
-from .grpo import StageResult, record_samples, run_grpo_stage
+from .grpo import record_samples, run_grpo_stage
+from .stage import StageResult
 
 
 def stage1_rewards(params: Params, run: RunDir) -> tuple[list, list[float]]:

@@ -25,7 +25,8 @@ from ..episodes import Feedback, observation_from_json
 from ..params import Params
 from ..rewards import GROUNDED_TERMS, grounded_reward, grounded_weights
 from ..runs import RunDir
-from .grpo import StageResult, record_samples, run_grpo_stage
+from .grpo import record_samples, run_grpo_stage
+from .stage import StageResult
 
 class GroundedJudge:
     """Runs a completion's first step through the frozen tool agent of its task (``agents(task)``) and returns the
