@@ -211,3 +211,36 @@ def test_random_grid_steps_are_valid_plans_the_executor_answers(seed):
         grounding = grid.tool_agent(params, "eval").ground(step, observation)
         assert grounding.executable or grounding.error
     assert observation.screenshot is None and observation.text  # image off: text only
+
+
+def test_offline_judgement_of_a_grid_step_is_its_domains():
+    """A grid step names an object: offline step success needs the same object (the executor's judgement), not
+    only the same action type (the protocols know no grid actions)."""
+    from tracer1kit.actions import Plan
+    from tracer1kit.agents.planner import PlannerOutput
+    from tracer1kit.domains.registry import expert_planner, tool_agents
+    from tracer1kit.evaluation.offline import offline_states
+    from tracer1kit.experts.data import run_expert_episode
+    from tracer1kit.domains.grid import GridDomain
+
+    grid, params = GridDomain(), Params()
+    env = grid.make_env("BabyAI-UnlockPickup-v0", params, screenshots=False)
+    episode = run_expert_episode(env, 3, 8, grid.tool_agent(params, "expert"), steps=grid.expert_steps)
+    assert episode.success
+
+    class Fixed:
+        horizon = 1
+
+        def __init__(self, step):
+            self.step = step
+
+        def plan_batch(self, views):
+            return [PlannerOutput(Plan((self.step,)), "") for _ in views]
+
+    expert = [r["step_success"] for r in offline_states(expert_planner(1), [episode], params, tool_agents(params, "eval"))]
+    assert expert == [True] * len(episode.steps)
+    first = episode.steps[0].plan.first
+    other = next(s for s in (Step(first.action, "the purple box"), Step(first.action, "the yellow key"))
+                 if s.target != first.target)
+    wrong = offline_states(Fixed(other), [episode], params, tool_agents(params, "eval"))
+    assert wrong[0]["type_ok"] and not wrong[0]["step_success"]

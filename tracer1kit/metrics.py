@@ -49,6 +49,7 @@ LONG_PRESS_ARG = ("press", "long")            # Step.args entry that marks a cli
 GROUNDED_TYPES = frozenset({"click", "long_press"})
 TEXT_TYPES = frozenset({"type", "select", "answer"})
 EXACT_TYPES = frozenset({"press", "done"})
+PROTOCOL_TYPES = GROUNDED_TYPES | TEXT_TYPES | EXACT_TYPES | {"scroll", "call", "wait"}  # what the protocols judge
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,13 +304,18 @@ def text_correct(pred: str, ref: str, protocol: EvalProtocol) -> bool:
     return protocol.text_anls is not None and anls(pred, ref) >= protocol.text_anls
 
 
-def judge_step(pred: ActionRecord, ref: ActionRecord, protocol: EvalProtocol | str = "default") -> StepJudgement:
-    """Judge one predicted action against its reference (see the module docstring)."""
+def judge_step(pred: ActionRecord, ref: ActionRecord, protocol: EvalProtocol | str = "default",
+               same: bool | None = None) -> StepJudgement:
+    """Judge one predicted action against its reference (see the module docstring). An action the protocols have
+    no rule for (a grid step) is grounded correctly when ``same``: its domain's judgement that the two steps act on
+    the same thing (the frozen tool agent's ``same_effect``); without one, such a step is judged by type alone."""
     protocol = get_protocol(protocol)
     kind = ref.action_type
     type_ok = pred.action_type == kind
     grounded = kind in GROUNDED_TYPES or (protocol.element_for_all_ops and kind in ("type", "select"))
     grounding_ok = grounding_correct(pred, ref, protocol) if grounded else None
+    if kind not in PROTOCOL_TYPES and same is not None:
+        grounding_ok = type_ok and same
     text_ok: bool | None = None
     if kind in TEXT_TYPES:
         text_ok = text_correct(pred.text, ref.text, protocol)

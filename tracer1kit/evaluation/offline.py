@@ -27,9 +27,10 @@ Record = dict[str, Any]
 
 def offline_states(planner: PlannerLike, episodes: Sequence[Episode], params: Params,
                    agents: Callable[[str], ToolAgent]) -> list[Record]:
-    """One record per recorded state of the (successful) expert ``episodes``: the first step's judgement (by the
-    task's frozen tool agent, ``agents(task)``), the forecast's agreement with each real reference step, its
-    consistent prefix and its Stage-1 reward."""
+    """One record per recorded state of the (successful) expert ``episodes``: the first step's judgement (grounded
+    by the task's frozen tool agent, ``agents(task)``, judged by the protocol, and where the protocol has no rule
+    for the action, by the agent's own same-step judgement), the forecast's agreement with each real reference
+    step, its consistent prefix and its Stage-1 reward."""
     protocol = get_protocol(params.eval.protocol)
     horizon = params.planner.horizon
     states = [(episode, t) for episode in episodes if episode.success for t in range(len(episode.steps))]
@@ -44,10 +45,11 @@ def offline_states(planner: PlannerLike, episodes: Sequence[Episode], params: Pa
         reference = reference_plan(episode, t, horizon)
         real = real_steps(reference)
         step = output.plan.first if output.plan is not None else None
-        feedback = step_feedback(step, view, agents(episode.task), parse_error=output.error)
+        executed = executed_step(episode, t)
+        feedback = step_feedback(step, view, agents(episode.task), reference=executed, parse_error=output.error)
         judged = judge_step(record_from_step(step, view, feedback),
-                            record_from_step(executed_step(episode, t), recorded.observation, recorded.feedback),
-                            protocol)
+                            record_from_step(executed, recorded.observation, recorded.feedback),
+                            protocol, same=feedback.matched_reference)
         records.append({
             "task": episode.task, "seed": episode.seed, "episode_id": episode.episode_id, "t": t,
             "type_ok": judged.type_ok, "grounding_ok": judged.grounding_ok, "step_success": judged.success,
