@@ -36,6 +36,15 @@ SPLITS: tuple[Split, ...] = ("train", "val", "test", "heldout")
 Purpose = Literal["eval", "train", "replay", "expert"]
 
 
+def split_jobs(trained: Sequence[str], heldout: Sequence[str], seeds: Any, split: Split) -> list[tuple[str, int]]:
+    """(task, seed) of a split for a section with ``train_seeds``, ``val_seeds`` and ``test_seeds``: the trained
+    tasks on the split's seeds, the held-out tasks on the test seeds."""
+    tasks = heldout if split == "heldout" else trained
+    chosen = {"train": seeds.train_seeds, "val": seeds.val_seeds, "test": seeds.test_seeds,
+              "heldout": seeds.test_seeds}[split]
+    return [(task, seed) for task in tasks for seed in chosen]
+
+
 def unknown_tasks(names: Sequence[str], known: Mapping[str, int], where: str, expert: str, kind: str) -> list[str]:
     """The problem of task names no expert is known for (``known``: the measured longest episode by name)."""
     unknown = [name for name in names if name not in known]

@@ -15,7 +15,7 @@ from ..episodes import Observation
 from ..experts.grid import GRID_LONGEST_EPISODE, grid_expert_steps
 from ..params import GridExecutorParams, Params
 from ..prompts import PromptContext, compact_system_prompt, system_prompt
-from .base import Domain, Purpose, Split, short_budget, unknown_tasks
+from .base import Domain, Purpose, Split, short_budget, split_jobs, unknown_tasks
 
 EXAMPLE_PLAN = Plan(
     steps=(
@@ -48,11 +48,7 @@ class GridDomain(Domain):
         return bool(params.grid.levels or params.grid.heldout_levels)
 
     def jobs(self, params: Params, split: Split) -> list[tuple[str, int]]:
-        cfg = params.grid
-        levels = cfg.heldout_levels if split == "heldout" else cfg.levels
-        seeds = {"train": cfg.train_seeds, "val": cfg.val_seeds, "test": cfg.test_seeds,
-                 "heldout": cfg.test_seeds}[split]
-        return [(level, seed) for level in levels for seed in seeds]
+        return split_jobs(params.grid.levels, params.grid.heldout_levels, params.grid, split)
 
     def max_steps(self, params: Params) -> int:
         return params.grid.max_steps

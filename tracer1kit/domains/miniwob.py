@@ -18,7 +18,7 @@ from ..episodes import Observation
 from ..experts.data import generate_expert_episodes, generated_once, gui_expert_steps
 from ..experts.lengths import LONGEST_EPISODE
 from ..params import Params
-from .base import Domain, Purpose, Split, short_budget, unknown_tasks
+from .base import Domain, Purpose, Split, short_budget, split_jobs, unknown_tasks
 
 
 class MiniWoBDomain(Domain):
@@ -33,11 +33,7 @@ class MiniWoBDomain(Domain):
         return bool(params.env.tasks or params.env.heldout_tasks)
 
     def jobs(self, params: Params, split: Split) -> list[tuple[str, int]]:
-        cfg = params.env
-        tasks = cfg.heldout_tasks if split == "heldout" else cfg.tasks
-        seeds = {"train": cfg.train_seeds, "val": cfg.val_seeds, "test": cfg.test_seeds,
-                 "heldout": cfg.test_seeds}[split]
-        return [(task, seed) for task in tasks for seed in seeds]
+        return split_jobs(params.env.tasks, params.env.heldout_tasks, params.env, split)
 
     def eval_jobs(self, params: Params) -> list[tuple[str, int, str]]:
         seeds = params.env.test_seeds[: params.eval.episodes_per_task]
