@@ -3,6 +3,7 @@ per-task parts callers ask for (expert, tool agent, prompt context)."""
 
 from __future__ import annotations
 
+import random
 from typing import Callable
 
 from ..actions import Step
@@ -53,6 +54,11 @@ def active(params: Params) -> list[Domain]:
 def expert_steps(observation: Observation) -> list[Step]:
     """The scripted expert of the observation's task: its remaining steps."""
     return domain_of(observation.task).expert_steps(observation)
+
+
+def random_step(observation: Observation, rng: random.Random) -> Step:
+    """A random valid step of the observation's domain (the ``random`` floor planner's)."""
+    return domain_of(observation.task).random_step(observation, rng)
 
 
 def tool_agents(params: Params, purpose: Purpose) -> Callable[[str], ToolAgent]:

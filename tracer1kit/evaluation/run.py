@@ -6,20 +6,17 @@ already run for the same params are reused from there) and write the report to `
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..actions import Step
 from ..agents.base import ToolAgent
 
 from ..agents.planner import Planner, RandomPlanner
 from ..domains.data import ensure_expert_data, expert_episodes
-from ..domains.registry import active, domain_of, expert_steps, prompt_contexts, tool_agents
+from ..domains.registry import active, expert_planner, prompt_contexts, random_step, tool_agents
 from ..envs.base import BatchEnv
-from ..episodes import Episode, EpisodeStore, Observation
-from ..experts.planner import ExpertPlanner
+from ..episodes import Episode, EpisodeStore
 from ..metrics import get_protocol
 from ..models import load_policy
 from ..params import Params
@@ -29,7 +26,7 @@ from ..training.common import STAGES, final_dir
 from ..training.pipeline import train
 from ..training.processes import refuse_several_processes
 from .offline import offline_states
-from .online import episode_record, eval_jobs, run_jobs
+from .online import episode_record, run_jobs
 from .report import write_report
 from .store import CACHE, evaluation_key, identity, read_cache, row_params
 from .variants import (Evaluation, Training, plan_evaluations, same_until, training_dir, training_names,
@@ -41,7 +38,7 @@ def build_planner(ev: Evaluation, params: Params, root: Path) -> tuple[Any, Para
     if ev.variant == "random":
         return RandomPlanner(params.planner.horizon, random_step, seed=ev.seed), params
     if ev.variant == "expert":
-        return ExpertPlanner(params.planner.horizon, expert_steps), params
+        return expert_planner(params.planner.horizon), params
     trained = row_params(ev, params)
     spec = (str(final_dir(RunDir(training_dir(root, ev.training)), ev.checkpoint)) if ev.training is not None
             else params.model.spec)
@@ -55,11 +52,6 @@ def frozen_planner(spec: str, params: Params) -> Any:
     frozen = params.model.lora.model_copy(update={"enabled": False, "adapter_path": adapter})
     policy = load_policy(params.model.model_copy(update={"spec": spec, "lora": frozen}))
     return Planner.from_params(policy, params.planner, contexts=prompt_contexts(params))
-
-
-def random_step(observation: Observation, rng: random.Random) -> Step:
-    """A random valid step of the observation's domain (the ``random`` floor)."""
-    return domain_of(observation.task).random_step(observation, rng)
 
 
 def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> Path:
@@ -130,12 +122,12 @@ def _evaluate_one(ev: Evaluation, params: Params, run: RunDir, slots: dict[str, 
                   agents: Callable[[str], ToolAgent], test_episodes: list[Episode]) -> dict[str, Any]:
     """One evaluation: online episodes of every active domain (held-out seeds and tasks) and offline states."""
     planner, trained = build_planner(ev, params, run.root)
-    reference = ExpertPlanner(trained.planner.horizon, expert_steps)
+    reference = expert_planner(trained.planner.horizon)
     start = time.perf_counter()
     label = identity(ev)["label"]
     episodes = []
     for domain in active(params):
-        jobs = eval_jobs(params)[domain.name]
+        jobs = domain.eval_jobs(params)
         if jobs:
             episodes += run_jobs(planner, agents(jobs[0][0]), slots[domain.name], jobs,
                                  max_steps=domain.max_steps(params), variant=label, reference_planner=reference,
