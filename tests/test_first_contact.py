@@ -80,14 +80,43 @@ def test_an_excerpt_is_a_few_short_lines_and_states_the_length(text):
 # ---- progress ------------------------------------------------------------------------------------------------
 
 def test_eta_counts_each_kind_of_row_at_its_own_pace(caplog):
-    pace = KindProgress("evaluations", ["scripted", "scripted", "model", "model"])
+    pace = KindProgress("evaluations", ["scripted row", "scripted row", "model row", "model row"])
     with caplog.at_level(logging.INFO, logger="tracer1kit"):
-        pace.finished("scripted", 2.0)
-        pace.finished("scripted", 4.0)
-        pace.finished("model", 100.0)
+        pace.finished("scripted row", 2.0)
+        pace.finished("scripted row", 4.0)
+        pace.finished("model row", 100.0)
     lines = [r.getMessage() for r in caplog.records]
     assert "2 model rows not yet timed" in lines[1] and "left" not in lines[1]  # not "about 3 s left"
     assert lines[2].endswith("about 1 min 40 s left")
+
+
+def test_eta_counts_trainings_by_their_steps_before_the_rows(caplog):
+    """evaluate's ETA: a stage of 300 SFT steps costs three times one of 100 at the pace measured so far."""
+    pace = KindProgress("evaluate", [("SFT step", 100), ("SFT step", 300), ("Stage-1 step", 20), "model row"])
+    with caplog.at_level(logging.INFO, logger="tracer1kit"):
+        pace.finished("SFT step", 50.0)
+        pace.finished("SFT step", 150.0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("evaluate: part 1/4 (25%)")
+    assert "about 2 min 30 s left" in lines[0] and "1 Stage-1 step not yet timed" in lines[0]
+    assert "1 model row not yet timed" in lines[1] and "left +" not in lines[1]
+
+
+def test_evaluate_plans_only_the_stages_it_will_train(tmp_path):
+    """Stages finished by an earlier run, or copied from a twin that computes the same model, cost nothing."""
+    from tracer1kit.evaluation.run import stages_to_compute
+    from tracer1kit.evaluation.variants import Training, training_dir
+    from tracer1kit.training.common import final_dir
+    from tracer1kit.runs import RunDir
+
+    main, stage2_only = Training((), 0), Training((("train.stage1.max_steps", 0),), 0)
+    other_seed = Training((), 1)
+    needed = {main: {"sft", "stage1", "stage2"}, stage2_only: {"sft", "stage2"}, other_seed: {"sft"}}
+    planned = stages_to_compute(tmp_path, needed)
+    assert (stage2_only, "sft") not in planned and (stage2_only, "stage2") in planned
+    assert [s for t, s in planned if t == main] == ["sft", "stage1", "stage2"] and (other_seed, "sft") in planned
+    final_dir(RunDir.create(training_dir(tmp_path, other_seed)), "sft").mkdir(parents=True)
+    assert (other_seed, "sft") not in stages_to_compute(tmp_path, needed)
 
 
 def test_expert_data_generation_reports_episodes(monkeypatch, caplog, tmp_path):

@@ -273,3 +273,27 @@ def test_a_malformed_state_is_refused_with_its_reason(broken: object) -> None:
         GridState.from_json(broken)
     grounding = GridExecutor().ground(step(ActionType.GOTO, "the red key"), Observation(instruction="", state=broken))
     assert not grounding.executable and "grid state" in grounding.error
+
+
+@pytest.mark.parametrize("key, value, refused", [
+    ("grid.test_seeds", [5000, 5001], False), ("grid.stop_after", None, False), ("grid.val_seeds", [4000], False),
+    ("grid.eval_executor.kind", "strict", False), ("grid.train_seeds", [0, 1, 2], True),
+    ("grid.executor.kind", "strict", True), ("grid.levels", ["BabyAI-UnlockPickup-v0"], True)])
+def test_a_trained_folder_takes_other_grid_evaluation_keys_but_not_other_training_keys(tmp_path, key, value, refused):
+    """Evaluating the same trainings on other test seeds or with the early stop off reuses them; changing what
+    was trained on is refused (its final models would be silently reused)."""
+    from tracer1kit.params import params_from_dict, with_overrides
+    from tracer1kit.runs import RunDir
+    from tracer1kit.training.common import TrainingInputError, final_dir
+    from tracer1kit.training.pipeline import check_same_training
+
+    params = params_from_dict({"grid": {"levels": ["BabyAI-PickupLoc-v0"]}})
+    run = RunDir.create(tmp_path)
+    run.save_params(params)
+    final_dir(run, "sft").mkdir(parents=True)
+    changed = with_overrides(params, {key: value})
+    if refused:
+        with pytest.raises(TrainingInputError, match=key):
+            check_same_training(changed, run)
+    else:
+        check_same_training(changed, run)

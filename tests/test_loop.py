@@ -1,6 +1,9 @@
 """The plan → execute step 1 → re-plan loop, on a small in-process environment (no browser, no model)."""
 
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tracer1kit.actions import ActionType as A, Plan, Step, format_plan
 from tracer1kit.agents.base import Grounding
 from tracer1kit.agents.loop import run_batch, run_episode
@@ -121,3 +124,24 @@ def test_batch_runs_several_environments_in_lockstep():
         assert [e.seed for e in episodes] == [1, 2, 3] and all(e.success for e in episodes)
         run_batch(planner, ByText(), envs, [("other", 4)], max_steps=5)
     assert len(made) == 4 and all(env.closed for env in made)   # task switch makes a new env; exit closes all
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=12), st.one_of(st.none(), st.integers(1, 4)))
+def test_an_episode_stops_after_so_many_non_executable_steps_in_a_row(executable, stop_after):
+    """Executable steps reset the count; only an unbroken run of ``stop_after`` refused steps ends the episode."""
+    texts, goods = [], 0
+    for ok in executable:
+        texts.append(format_plan(Plan((Step(A.CLICK, "ABC"[goods] if ok and goods < 3 else "Z"),))))
+        goods += ok and goods < 3
+    max_steps = len(texts)
+    expected, run, goods = 0, 0, 0
+    for ok in executable:
+        expected += 1
+        good = ok and goods < 3
+        goods, run = goods + good, 0 if good else run + 1
+        if goods == 3 or (stop_after is not None and run >= stop_after):
+            break
+    episode = run_batch(Scripted(1, texts), ByText(), SerialEnvs.of(ButtonsEnv()), [("buttons", 0)],
+                        max_steps=max_steps, stop_after=stop_after)[0]
+    assert len(episode.steps) == expected
+    assert episode.success == (goods == 3)

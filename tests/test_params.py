@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from annotated_types import Ge, Gt, Le, Lt
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -321,3 +323,21 @@ def test_every_field_explains_itself(section):
                                                                       section + ".")
     missing = [key for key, info in fields if not (info.description or "").strip()]
     assert not missing, f"no Field(description=...) in tracer1kit/params.py for: {', '.join(missing)}"
+
+
+@given(st.sampled_from(["env", "tooluse", "grid"]), st.sampled_from(["train_seeds", "val_seeds", "test_seeds"]),
+       st.integers(-10_000, 10_000), st.integers(1, 500))
+def test_any_split_takes_a_seed_range(section, field, first, count):
+    splits = [f for f in type(getattr(Params(), section)).model_fields if f.endswith("_seeds")]
+    field = field if field in splits else splits[0]
+    raw = {section: {field: {"from": first, "count": count},
+                     **{k: [10**6 + i] for i, k in enumerate(splits) if k != field}}}
+    params = params_from_dict({**raw, "eval": {"episodes_per_task": 1}})
+    assert getattr(getattr(params, section), field) == list(range(first, first + count))
+
+
+@pytest.mark.parametrize("bad", [{"from": 0}, {"from": 0, "count": 0}, {"from": "a", "count": 2},
+                                 {"from": 0, "count": 2, "step": 2}, {"from": True, "count": 2}])
+def test_a_bad_seed_range_names_the_field_and_the_form(bad):
+    with pytest.raises(ParamsError, match=r"grid\.train_seeds.*\{from: FIRST, count: N\}"):
+        params_from_dict({"grid": {"train_seeds": bad}})

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Fraction = Field(ge=0.0, le=1.0)
+
+
+def seed_list(value: Any) -> Any:
+    """A split's seeds as a list, or as a range ``{from: 3000, count: 1000}`` (thousands of grid seeds)."""
+    if not isinstance(value, dict):
+        return value
+    if set(value) != {"from", "count"} or not all(isinstance(value[k], int) and not isinstance(value[k], bool)
+                                                  for k in ("from", "count")) or value["count"] < 1:
+        raise ValueError(f"a seed range is {{from: FIRST, count: N}} with integers and N >= 1 (got {value})")
+    return list(range(value["from"], value["from"] + value["count"]))
+
+
+Seeds = Annotated[list[int], BeforeValidator(seed_list)]
 
 
 class Section(BaseModel):
@@ -54,11 +67,11 @@ class EnvParams(Section):
     heldout_tasks: list[str] = Field(default_factory=list, description=(
         "MiniWoB++ tasks only evaluated on (never trained on): generalisation to unseen tasks; must not repeat a "
         "task of `tasks`."))
-    train_seeds: list[int] = Field(default_factory=lambda: list(range(0, 20)), description=(
+    train_seeds: Seeds = Field(default_factory=lambda: list(range(0, 20)), description=(
         "Episode seeds of the training split (expert episodes for SFT and GRPO); disjoint from the other splits."))
-    val_seeds: list[int] = Field(default_factory=lambda: list(range(1000, 1005)),
+    val_seeds: Seeds = Field(default_factory=lambda: list(range(1000, 1005)),
                                  description="Episode seeds of the validation split; disjoint from the other splits.")
-    test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2010)), description=(
+    test_seeds: Seeds = Field(default_factory=lambda: list(range(2000, 2010)), description=(
         "Episode seeds of the test split (evaluation); disjoint from the other splits, at least "
         "`eval.episodes_per_task` of them."))
     max_steps: int = Field(default=12, ge=1, le=200,
@@ -83,9 +96,9 @@ class ToolUseParams(Section):
     enabled: bool = Field(default=True, description="Whether tool-use tasks join training and evaluation.")
     kinds: list[str] = Field(default_factory=lambda: ["receipt_tip", "table_max", "sign_convert"],
                              description="The tool-use task kinds generated (tracer1kit.envs.tooluse).")
-    train_seeds: list[int] = Field(default_factory=lambda: list(range(0, 20)),
+    train_seeds: Seeds = Field(default_factory=lambda: list(range(0, 20)),
                                    description="Seeds of the generated training tasks, per kind.")
-    test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2010)),
+    test_seeds: Seeds = Field(default_factory=lambda: list(range(2000, 2010)),
                                   description="Seeds of the generated test tasks, per kind.")
     max_steps: int = Field(default=6, ge=1, le=50, description="Tool calls before a tool-use episode is cut off.")
 
@@ -110,14 +123,18 @@ class GridParams(Section):
         "grid domain is off. The suite is tracer1kit.envs.grid.GRID_LEVELS."))
     heldout_levels: list[str] = Field(default_factory=list, description=(
         "BabyAI levels only evaluated on (never trained on); must not repeat a level of `levels`."))
-    train_seeds: list[int] = Field(default_factory=lambda: list(range(0, 100)), description=(
-        "Level seeds of the training split, per level; disjoint from the other splits."))
-    val_seeds: list[int] = Field(default_factory=lambda: list(range(1000, 1020)), description=(
+    train_seeds: Seeds = Field(default_factory=lambda: list(range(0, 100)), description=(
+        "Level seeds of the training split, per level; disjoint from the other splits. Any split's seeds may be "
+        "written as a range: `{from: 3000, count: 1000}`."))
+    val_seeds: Seeds = Field(default_factory=lambda: list(range(1000, 1020)), description=(
         "Level seeds of the validation split (settings are chosen on these), per level."))
-    test_seeds: list[int] = Field(default_factory=lambda: list(range(2000, 2100)), description=(
+    test_seeds: Seeds = Field(default_factory=lambda: list(range(2000, 2100)), description=(
         "Level seeds of the test split (evaluated once), per level."))
     max_steps: int = Field(default=24, ge=1, le=200, description=(
         "High-level steps before a grid episode is cut off (each step is many low-level moves)."))
+    stop_after: int | None = Field(default=3, ge=1, description=(
+        "An evaluated grid episode ends unsolved after this many consecutive non-executable steps (a refused "
+        "step leaves the level unchanged; WebArena-style early stop); null: only `max_steps` ends it."))
     image: bool = Field(default=True, description=(
         "Whether grid observations carry the rendered level (off: text only, for text-only models and speed)."))
     executor: GridExecutorParams = Field(default_factory=GridExecutorParams, description=(

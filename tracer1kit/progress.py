@@ -59,25 +59,34 @@ class Progress:
 
 
 class KindProgress:
-    """Progress over items of unequal cost (evaluation rows that run a model against scripted ones): an item's
-    expected time is the mean time of the finished items of its kind, and a kind not yet timed is said, not
-    guessed: ``evaluations: row 2/4 (50%) in 3 s, about 1 s left + 2 model rows not yet timed``."""
+    """Progress over items of unequal cost (training stages of so many steps, evaluation rows that run a model
+    against scripted ones): an item's expected time is its units times the mean time per unit of the finished
+    items of its kind, and a kind not yet timed is said, not guessed:
+    ``evaluate: part 2/4 (50%) in 3 s, about 1 s left + 2 model rows not yet timed``. A kind names its
+    items (``model row``, ``SFT step``); an item is a kind or (kind, units), e.g. a stage of 300 SFT steps."""
 
-    def __init__(self, what: str, kinds: Sequence[str], unit: str = "row") -> None:
-        self.what, self.kinds, self.unit = what, list(kinds), unit
-        self.times: dict[str, list[float]] = {}
+    def __init__(self, what: str, kinds: Sequence[str | tuple[str, int]], unit: str = "part") -> None:
+        self.what, self.unit = what, unit
+        self.items = [(k, 1) if isinstance(k, str) else (k[0], k[1]) for k in kinds]
+        self.seconds: dict[str, float] = {}
+        self.units: dict[str, int] = {}
         self.done = 0
 
     def finished(self, kind: str, seconds: float) -> None:
-        """Count one finished item of ``kind`` that took ``seconds`` and log where the whole job stands."""
-        self.times.setdefault(kind, []).append(seconds)
+        """Count the next item (of ``kind``) as finished in ``seconds`` and log where the whole job stands."""
+        units = self.items[self.done][1] if self.done < len(self.items) else 1
+        self.seconds[kind] = self.seconds.get(kind, 0.0) + seconds
+        self.units[kind] = self.units.get(kind, 0) + units
         self.done += 1
-        left = self.kinds[self.done:]
-        known = sum(sum(self.times[k]) / len(self.times[k]) for k in left if k in self.times)
-        untimed = {k: left.count(k) for k in dict.fromkeys(left) if k not in self.times}
+        left = self.items[self.done:]
+        known = sum(n * self.seconds[k] / max(1, self.units[k]) for k, n in left if k in self.units)
+        untimed: dict[str, int] = {}
+        for k, _ in left:
+            if k not in self.units:
+                untimed[k] = untimed.get(k, 0) + 1
         parts = [f"about {duration(known)} left"] if len(left) > sum(untimed.values()) else []
-        parts += [f"{n} {k} {self.unit}{'s' if n > 1 else ''} not yet timed" for k, n in untimed.items()]
+        parts += [f"{n} {k}{'s' if n > 1 else ''} not yet timed" for k, n in untimed.items()]
         eta = ", " + " + ".join(parts) if parts else ""
-        total = len(self.kinds)
+        total = len(self.items)
         log.info(f"{self.what}: {self.unit} {self.done}/{total} ({self.done / max(1, total):.0%}) "
                  f"in {duration(seconds)}{eta}")

@@ -52,12 +52,14 @@ class _Live:
     interrupted: bool = False
     reward: float = 0.0
     finished: bool = False
+    failures: int = 0                  # consecutive steps not executable
 
 
 def run_batch(planner: PlannerLike, tool_agent: ToolAgent, envs: BatchEnv, jobs: list[tuple[str, int]], *,
               max_steps: int, variant: str = "", reference_planner: PlannerLike | None = None,
-              timings: LoopTimings | None = None) -> list[Episode]:
-    """Run one episode per job (``len(jobs) <= len(envs)``) in lockstep and return their records.
+              timings: LoopTimings | None = None, stop_after: int | None = None) -> list[Episode]:
+    """Run one episode per job (``len(jobs) <= len(envs)``) in lockstep and return their records; with
+    ``stop_after``, an episode also ends (unsolved) after that many consecutive steps that were not executable.
 
     ``reference_planner`` (e.g. the scripted expert) gives the reference trajectory at every state, so each
     record carries it and whether step 1 matched the reference's effect; rewards are scored from the records
@@ -93,6 +95,8 @@ def run_batch(planner: PlannerLike, tool_agent: ToolAgent, envs: BatchEnv, jobs:
         clock.env_s += time.perf_counter() - t0
         for state, view, output, ref_out, grounding in pending:
             _record(state, view, output, ref_out, grounding, transitions[live.index(state)], tool_agent)
+            if stop_after is not None and state.failures >= stop_after:
+                state.finished = True
     clock.total_s += time.perf_counter() - start
     horizon = getattr(planner, "horizon", 1)
     return [Episode(episode_id=f"{variant or 'run'}-{s.job[0].replace('/', '_')}-{s.job[1]}", task=s.job[0], seed=s.job[1],
@@ -111,6 +115,7 @@ def _record(state: _Live, view: Observation, output: PlannerOutput, ref_out: Pla
                                     parse_error=output.error, reference=reference, feedback=feedback,
                                     env_reward=transition.reward if transition is not None else 0.0))
     state.history.append(HistoryItem(step if step is not None else Step(ActionType.WAIT), feedback.outcome()))
+    state.failures = 0 if feedback.executable else state.failures + 1
     if transition is not None:
         state.observation = transition.observation
         state.reward += transition.reward

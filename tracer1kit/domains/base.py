@@ -86,6 +86,10 @@ class Domain(ABC):
     def max_steps(self, params: Params) -> int:
         """The step budget of one episode."""
 
+    def stop_after(self, params: Params) -> int | None:
+        """Consecutive non-executable steps after which an evaluation episode ends unsolved (None: never)."""
+        return None
+
     @abstractmethod
     def make_env(self, task: str, params: Params, *, screenshots: bool | None = None) -> Environment:
         """A fresh environment of ``task`` (``screenshots=False``: none needed, e.g. Stage 2's live judge)."""

@@ -53,6 +53,9 @@ class GridDomain(Domain):
     def max_steps(self, params: Params) -> int:
         return params.grid.max_steps
 
+    def stop_after(self, params: Params) -> int | None:
+        return params.grid.stop_after
+
     def make_env(self, task: str, params: Params, *, screenshots: bool | None = None) -> Environment:
         return GridEnv(task, image=params.grid.image if screenshots is None else screenshots)
 
@@ -82,7 +85,8 @@ class GridDomain(Domain):
                 "held-out grid levels": ", ".join(cfg.heldout_levels) or "none",
                 "grid test seeds": f"{len(cfg.test_seeds)} per level ({cfg.test_seeds[0]}–{cfg.test_seeds[-1]})"
                                    if cfg.test_seeds else "none",
-                "grid max steps": str(cfg.max_steps),
+                "grid max steps": str(cfg.max_steps) + (f", or {cfg.stop_after} non-executable steps in a row"
+                                                        if cfg.stop_after else ""),
                 "grid success": "the BabyAI mission completed (reward > 0) within the step budget",
                 "frozen grid executor": f"{cfg.eval_executor.kind} subgoal executor{noise}"}
 

@@ -50,7 +50,7 @@ def _take(left: dict[str, list[int]], task: str) -> int:
 
 def run_jobs(planner: PlannerLike, tool_agent: ToolAgent, envs: BatchEnv, jobs: Sequence[tuple[str, int, str]], *,
              max_steps: int, variant: str, reference_planner: PlannerLike | None,
-             params: Params, timings: LoopTimings | None = None) -> list[Episode]:
+             params: Params, timings: LoopTimings | None = None, stop_after: int | None = None) -> list[Episode]:
     """Episodes for every job, in the jobs' order, ``len(envs)`` at a time so the planner batches across
     environments; slots keep their task between rounds (see ``task_affine_rounds``). Each step is scored with
     the params' Stage-1 reward and the live grounded reward."""
@@ -58,7 +58,8 @@ def run_jobs(planner: PlannerLike, tool_agent: ToolAgent, envs: BatchEnv, jobs: 
     out: dict[int, Episode] = {}
     for chosen in task_affine_rounds([task for task, _, _ in jobs], len(envs)):
         episodes = run_batch(planner, tool_agent, envs, [jobs[i][:2] for i in chosen], max_steps=max_steps,
-                             variant=variant, reference_planner=reference_planner, timings=timings)
+                             variant=variant, reference_planner=reference_planner, timings=timings,
+                             stop_after=stop_after)
         out.update((i, replace(score_episode(episode, params.reward, grounded), split=jobs[i][2]))
                    for i, episode in zip(chosen, episodes))
     return [out[i] for i in range(len(jobs))]

@@ -62,16 +62,50 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     run.save_params(params)
     root = ensure_expert_data(params, run)
     evals = plan_evaluations(params)
-    trained: list[Training] = []
     needed, names = trainings_needed(evals), training_names(evals)
+    computed = stages_to_compute(run.root, needed)
+    keys = [evaluation_key(ev, params) for ev in evals]
+    cached = read_cache(run.reports_dir / CACHE)
+    new = [k for k in dict.fromkeys(keys) if k not in cached]
+    kind = {key: row_kind(ev) for ev, key in zip(evals, keys)}
+    pace = KindProgress("evaluate", [(STAGE_KIND[stage], training.params(params).train.stage(stage).max_steps)
+                                     for training, stage in computed] + [kind[k] for k in new], unit="part")
+    trained: list[Training] = []
     for number, (training, stages) in enumerate(needed.items(), start=1):
         target = training_dir(run.root, training)
         log.info(f"training {number}/{len(needed)}: {names[training]} in {target}")
         reuse_stages(run.root, training, trained, target)
-        train(training.params(params), target, stages=[s for s in STAGES if s in stages], episodes_root=root)
+        for stage in (s for s in STAGES if s in stages):
+            start = time.perf_counter()
+            train(training.params(params), target, stages=[stage], episodes_root=root)
+            if progress and (training, stage) in computed:
+                pace.finished(STAGE_KIND[stage], time.perf_counter() - start)
         trained.append(training)
-    evaluations = _evaluate_all(params, run, evals, offline_episodes(params, root), progress)
+    evaluations = _evaluate_all(params, run, evals, offline_episodes(params, root), pace if progress else None)
     return write_report(evaluations, params, protocol(params, run), run.reports_dir)
+
+
+STAGE_KIND = {"sft": "SFT step", "stage1": "Stage-1 step", "stage2": "Stage-2 step"}
+
+
+def row_kind(ev: Evaluation) -> str:
+    """What an evaluation row costs like: scripted rows are fast, model rows generate."""
+    return "scripted row" if ev.variant in ("random", "expert") else "model row"
+
+
+def stages_to_compute(root: Path, needed: dict[Training, set[str]]) -> list[tuple[Training, str]]:
+    """The (training, stage) pairs ``evaluate`` will train, in order: not finished by an earlier run into this
+    folder and not copied from an earlier training that computes the same model (:func:`reuse_stages`)."""
+    out: list[tuple[Training, str]] = []
+    before: list[Training] = []
+    for training, stages in needed.items():
+        for stage in (s for s in STAGES if s in stages):
+            finished = final_dir(RunDir(training_dir(root, training)), stage).exists()
+            twin = stage != "stage2" and any(stage in needed[t] and same_until(t, training, stage) for t in before)
+            if not (finished or twin):
+                out.append((training, stage))
+        before.append(training)
+    return out
 
 
 def offline_episodes(params: Params, root: Path) -> list[Episode]:
@@ -88,9 +122,9 @@ def offline_episodes(params: Params, root: Path) -> list[Episode]:
 
 
 def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_episodes: list[Episode],
-                  progress: bool) -> list[dict[str, Any]]:
+                  pace: KindProgress | None) -> list[dict[str, Any]]:
     """Each evaluation's records, from the cache when the same evaluation was already run into this folder;
-    with ``progress``, a line per evaluation on the kit's progress log."""
+    with ``pace``, a line per evaluation on the kit's progress log."""
     cache_path = run.reports_dir / CACHE
     cached = read_cache(cache_path)
     domains = active(params)
@@ -99,18 +133,16 @@ def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_epi
     evaluations = []
     keys = [evaluation_key(ev, params) for ev in evals]
     new = [k for k in dict.fromkeys(keys) if k not in cached]
-    kind = {key: "scripted" if ev.variant in ("random", "expert") else "model" for ev, key in zip(evals, keys)}
-    pace = KindProgress("evaluations", [kind[k] for k in new])
     try:
         for ev, key in zip(evals, keys):
             if key not in cached:
-                if progress:
+                if pace is not None:
                     log.info(f"evaluation {new.index(key) + 1}/{len(new)}: {identity(ev)['label']}")
                 start = time.perf_counter()
                 cached[key] = _evaluate_one(ev, params, run, slots, agents, test_episodes)
                 append_jsonl(cache_path, {"key": key, "evaluation": cached[key]})
-                if progress:
-                    pace.finished(kind[key], time.perf_counter() - start)
+                if pace is not None:
+                    pace.finished(row_kind(ev), time.perf_counter() - start)
             evaluations.append({**cached[key], **identity(ev)})
     finally:
         for envs in slots.values():
@@ -131,7 +163,7 @@ def _evaluate_one(ev: Evaluation, params: Params, run: RunDir, slots: dict[str, 
         if jobs:
             episodes += run_jobs(planner, agents(jobs[0][0]), slots[domain.name], jobs,
                                  max_steps=domain.max_steps(params), variant=label, reference_planner=reference,
-                                 params=trained)
+                                 params=trained, stop_after=domain.stop_after(params))
     EpisodeStore(run.episodes_dir / "eval").write_all(episodes)
     states = offline_states(planner, test_episodes, trained, agents)
     return {**identity(ev), "horizon": trained.planner.horizon,

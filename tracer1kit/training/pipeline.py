@@ -31,7 +31,8 @@ def init_source(params: Params, run: RunDir, stage: Stage, stages: Sequence[str]
 
 # Keys that do not change what is trained: a run directory may be re-trained with other values of these.
 NOT_TRAINING = ("run.name", "run.notebooks", "eval.", "env.val_seeds", "env.test_seeds", "env.heldout_tasks",
-                "env.workers", "env.headless", "tooluse.test_seeds")
+                "env.workers", "env.headless", "tooluse.test_seeds", "grid.val_seeds", "grid.test_seeds",
+                "grid.heldout_levels", "grid.stop_after", "grid.eval_executor")
 
 
 def check_same_training(params: Params, run: RunDir) -> None:
