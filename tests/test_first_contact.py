@@ -92,13 +92,14 @@ def test_eta_counts_each_kind_of_row_at_its_own_pace(caplog):
 
 def test_eta_counts_trainings_by_their_steps_before_the_rows(caplog):
     """evaluate's ETA: a stage of 300 SFT steps costs three times one of 100 at the pace measured so far."""
-    pace = KindProgress("evaluate", [("SFT step", 100), ("SFT step", 300), ("Stage-1 step", 20), "model row"])
+    pace = KindProgress("evaluate", [("SFT training", 100), ("SFT training", 300), ("Stage-1 training", 20),
+                                     "model row"])
     with caplog.at_level(logging.INFO, logger="tracer1kit"):
-        pace.finished("SFT step", 50.0)
-        pace.finished("SFT step", 150.0)
+        pace.finished("SFT training", 50.0)
+        pace.finished("SFT training", 150.0)
     lines = [r.getMessage() for r in caplog.records]
     assert lines[0].startswith("evaluate: part 1/4 (25%)")
-    assert "about 2 min 30 s left" in lines[0] and "1 Stage-1 step not yet timed" in lines[0]
+    assert "about 2 min 30 s left" in lines[0] and "1 Stage-1 training not yet timed" in lines[0]
     assert "1 model row not yet timed" in lines[1] and "left +" not in lines[1]
 
 

@@ -63,7 +63,7 @@ class KindProgress:
     against scripted ones): an item's expected time is its units times the mean time per unit of the finished
     items of its kind, and a kind not yet timed is said, not guessed:
     ``evaluate: part 2/4 (50%) in 3 s, about 1 s left + 2 model rows not yet timed``. A kind names its
-    items (``model row``, ``SFT step``); an item is a kind or (kind, units), e.g. a stage of 300 SFT steps."""
+    items (``model row``, ``SFT training``); an item is a kind or (kind, units), e.g. an SFT training of 300 steps."""
 
     def __init__(self, what: str, kinds: Sequence[str | tuple[str, int]], unit: str = "part") -> None:
         self.what, self.unit = what, unit

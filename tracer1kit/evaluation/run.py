@@ -63,7 +63,7 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     root = ensure_expert_data(params, run)
     evals = plan_evaluations(params)
     needed, names = trainings_needed(evals), training_names(evals)
-    computed = stages_to_compute(run.root, needed)
+    computed = [(t, s) for t, s in stages_to_compute(run.root, needed) if t.params(params).train.stage(s).max_steps]
     keys = [evaluation_key(ev, params) for ev in evals]
     cached = read_cache(run.reports_dir / CACHE)
     new = [k for k in dict.fromkeys(keys) if k not in cached]
@@ -85,7 +85,7 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     return write_report(evaluations, params, protocol(params, run), run.reports_dir)
 
 
-STAGE_KIND = {"sft": "SFT step", "stage1": "Stage-1 step", "stage2": "Stage-2 step"}
+STAGE_KIND = {"sft": "SFT training", "stage1": "Stage-1 training", "stage2": "Stage-2 training"}
 
 
 def row_kind(ev: Evaluation) -> str:
