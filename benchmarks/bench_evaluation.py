@@ -42,7 +42,7 @@ def main() -> None:
                 start = time.perf_counter()
                 episodes = run_jobs(planner, DomGrounder(), envs, jobs, max_steps=params.env.max_steps,
                                     variant=name, reference_planner=reference,
-                                    params=params)
+                                    reward=params.reward, grounded=params.grounded)
                 elapsed = time.perf_counter() - start
             finally:
                 envs.close()

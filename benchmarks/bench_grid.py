@@ -98,7 +98,8 @@ def bench_planner(spec: str, params_path: str, episodes: int) -> None:
     try:
         start = time.perf_counter()
         done = run_jobs(planner, domain.tool_agent(params, "eval"), envs, jobs, max_steps=domain.max_steps(params),
-                        variant="bench", reference_planner=expert_planner(params.planner.horizon), params=params,
+                        variant="bench", reference_planner=expert_planner(params.planner.horizon),
+                        reward=params.reward, grounded=params.grounded,
                         stop_after=domain.stop_after(params))
         seconds = time.perf_counter() - start
     finally:

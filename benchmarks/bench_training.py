@@ -28,6 +28,7 @@ from tracer1kit.params import load_params, with_overrides
 from tracer1kit.rewards import stage1_reward
 from tracer1kit.runs import RunDir
 from tracer1kit.training.common import final_dir, trainer_kwargs
+from tracer1kit.training.processes import use_cpu
 from tracer1kit.training.stage import load_for_training, peft_config
 from tracer1kit.training.pipeline import train
 from tracer1kit.training.stage1 import train_stage1
@@ -39,12 +40,14 @@ def plain_grpo_seconds(params, run: RunDir, dataset, init: Path, steps: int) -> 
     from trl import GRPOConfig, GRPOTrainer
 
     cfg = params.train.stage1
-    policy = load_for_training(params, init)
-    config = GRPOConfig(**{**trainer_kwargs(cfg, run.root / "plain", params), "save_strategy": "no"},
+    policy = load_for_training(params.model, init)
+    kwargs = trainer_kwargs(cfg, run.root / "plain", seed=params.run.seed, cpu=use_cpu(params.model))
+    config = GRPOConfig(**{**kwargs, "save_strategy": "no"},
                         num_generations=cfg.num_generations, beta=cfg.beta, temperature=cfg.temperature,
                         max_completion_length=cfg.max_completion_length, top_p=cfg.top_p)
     trainer = GRPOTrainer(model=policy.model, reward_funcs=[stage1_reward(params.reward)], args=config,
-                          train_dataset=dataset, processing_class=policy.processor, peft_config=peft_config(params))
+                          train_dataset=dataset, processing_class=policy.processor,
+                          peft_config=peft_config(params.model.lora))
     start = time.perf_counter()
     trainer.train()
     return (time.perf_counter() - start) / steps
@@ -67,11 +70,11 @@ def compare_prompt_forms(args, root: Path) -> None:
     params = with_overrides(load_params(args.params), overrides)
     data = RunDir.create(root / "data")
     episodes = expert_episodes(params, ensure_expert_data(params, data), "train")
-    policy = load_for_training(params, params.model.spec)
+    policy = load_for_training(params.model, params.model.spec)
     setups = {}
     for form in args.forms:
         form_params = with_overrides(params, {"planner.prompt": form})
-        dataset = to_dataset(examples_from_episodes(episodes, form_params, use_image=policy.supports_images))
+        dataset = to_dataset(examples_from_episodes(episodes, form_params.planner, use_image=policy.supports_images))
         run = RunDir.create(root / form)
         init = params.model.spec
         if args.sft_steps:
@@ -124,7 +127,7 @@ def main() -> None:
     run = RunDir.create(root / "run")
     train(params, run.root, stages=["sft"])
     episodes = expert_episodes(params, ensure_expert_data(params, run), "train")
-    dataset = to_dataset(examples_from_episodes(episodes, params, use_image=True))
+    dataset = to_dataset(examples_from_episodes(episodes, params.planner, use_image=True))
     init = final_dir(run, "sft")
 
     plain = plain_grpo_seconds(params, run, dataset, init, args.steps)

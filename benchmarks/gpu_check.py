@@ -207,7 +207,7 @@ def bench_training(spec: Path, device: str, mode: str, work: Path, args: argpars
     model is deleted once the next one has loaded it (a 3 B model is 7 GB per save)."""
     params = check_params(spec, device, mode == "lora", args)
     run = RunDir.create(work / f"run-{spec.name}-{device.replace(':', '')}-{mode}")
-    dataset = to_dataset(examples_from_episodes(synthetic_episodes(args.episodes), params, use_image=True))
+    dataset = to_dataset(examples_from_episodes(synthetic_episodes(args.episodes), params.planner, use_image=True))
     source: Path = spec
     for stage, trainer in TRAINERS.items():
         reset_memory()

@@ -237,10 +237,13 @@ def test_offline_judgement_of_a_grid_step_is_its_domains():
         def plan_batch(self, views):
             return [PlannerOutput(Plan((self.step,)), "") for _ in views]
 
-    expert = [r["step_success"] for r in offline_states(expert_planner(1), [episode], params, tool_agents(params, "eval"))]
+    agents = tool_agents(params, "eval")
+    settings = dict(horizon=params.planner.horizon, batch_size=params.planner.batch_size, reward=params.reward,
+                    protocol=params.eval.protocol)
+    expert = [r["step_success"] for r in offline_states(expert_planner(1), [episode], agents, **settings)]
     assert expert == [True] * len(episode.steps)
     first = episode.steps[0].plan.first
     other = next(s for s in (Step(first.action, "the purple box"), Step(first.action, "the yellow key"))
                  if s.target != first.target)
-    wrong = offline_states(Fixed(other), [episode], params, tool_agents(params, "eval"))
+    wrong = offline_states(Fixed(other), [episode], agents, **settings)
     assert wrong[0]["type_ok"] and not wrong[0]["step_success"]

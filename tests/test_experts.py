@@ -42,14 +42,14 @@ def test_forecast_reasoning_names_the_real_steps_before_the_plan() -> None:
 
 def test_sft_targets_can_drop_the_instructions_but_keep_the_reasoning() -> None:
     from tracer1kit.data.examples import sft_target
-    from tracer1kit.params import Params
+    from tracer1kit.params import PlannerParams
 
     a = Step(ActionType.TYPE, target="Username", value="alice", instruction="type 'alice' into the Username field")
     plan = reference_plan(_episode(a, Step(ActionType.CLICK, target="Login", done=True)), 0, 2)
-    short = sft_target(plan, Params.model_validate({"planner": {"instructions": False, "think": "forecast"}}))
+    short = sft_target(plan, PlannerParams(instructions=False, think="forecast"))
     assert [s.instruction for s in short.steps] == ["", ""] and short.steps[0].target == "Username"
     assert short.think.startswith("next: type 'alice' into the Username field")
-    assert sft_target(plan, Params()) == plan
+    assert sft_target(plan, PlannerParams()) == plan
 
 
 def test_reference_plan_rejects_bad_index_and_horizon() -> None:

@@ -137,7 +137,7 @@ def _train(tmp_path, name: str, **overrides):
 
     params = tiny_params(**{"train.stage1.max_steps": 4, "train.stage1.per_device_batch_size": 8,
                             "train.stage1.save_steps": 100, **overrides})
-    dataset = to_dataset(examples_from_episodes([episode(s) for s in range(16)], params, use_image=True))
+    dataset = to_dataset(examples_from_episodes([episode(s) for s in range(16)], params.planner, use_image=True))
     run = RunDir.create(tmp_path / name)
     result = run_grpo_stage("stage1", params, run, dataset, [constant_on_easy_states], [1.0], "tiny")
     return run, result, [m for m in run.metrics("stage1") if "frac_reward_zero_std" in m]

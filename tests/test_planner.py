@@ -211,7 +211,7 @@ def test_training_examples_use_the_prompt_form_of_the_params():
     from tracer1kit.data.examples import examples_from_episodes
 
     params = tiny_params(**{"planner.prompt": "auto"})
-    text_rows = examples_from_episodes([episode(1)], params, use_image=False)
-    image_rows = examples_from_episodes([episode(1)], params, use_image=True)
+    text_rows = examples_from_episodes([episode(1)], params.planner, use_image=False)
+    image_rows = examples_from_episodes([episode(1)], params.planner, use_image=True)
     assert text_rows[0]["prompt"][1]["content"].endswith("Plan 1 steps.")
     assert image_rows[0]["prompt"][1]["content"][1]["text"].endswith("Forecast the next 1 step(s).")

@@ -125,11 +125,11 @@ def test_init_from_must_exist(tmp_path):
 
 
 def test_the_horizon_may_equal_the_longest_episode_but_not_exceed_it():
-    check_horizon(params(**{"planner.horizon": 3}), 3)
-    assert error(check_horizon, params(**{"planner.horizon": 4}), 3) == (
+    check_horizon(3, 3)
+    assert error(check_horizon, 4, 3) == (
         "planner.horizon = 4 is larger than the longest training episode (3 steps); lower planner.horizon to at "
         "most 3 or train on longer tasks")
-    assert "(3 steps: login-user)" in error(check_horizon, params(**{"planner.horizon": 4}), 3, "login-user")
+    assert "(3 steps: login-user)" in error(check_horizon, 4, 3, "login-user")
 
 
 def test_some_training_episodes_are_needed():

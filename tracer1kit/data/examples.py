@@ -22,7 +22,7 @@ from typing import Any, Iterable, Sequence
 from ..actions import DONE_STEP, ActionType, Plan, Step, format_plan, pad_to_horizon, real_steps
 from ..agents.planner import Contexts, planner_messages
 from ..episodes import Episode, HistoryItem, Observation, observation_json
-from ..params import Params
+from ..params import PlannerParams
 from ..prompts import gui_context, prompt_form
 
 
@@ -44,11 +44,11 @@ def reference_plan(episode: Episode, t: int, horizon: int) -> Plan:
     return Plan(pad_to_horizon(steps, horizon))
 
 
-def sft_target(plan: Plan, params: Params) -> Plan:
-    """A reference plan as the SFT target the params ask for: its reasoning (``planner.think``) and, with
-    ``planner.instructions: false``, its steps without their instructions in words."""
-    plan = with_reasoning(plan, params.planner.think)
-    if params.planner.instructions:
+def sft_target(plan: Plan, planner: PlannerParams) -> Plan:
+    """A reference plan as the SFT target the planner settings ask for: its reasoning (``think``) and, with
+    ``instructions: false``, its steps without their instructions in words."""
+    plan = with_reasoning(plan, planner.think)
+    if planner.instructions:
         return plan
     return replace(plan, steps=tuple(replace(step, instruction="") for step in plan.steps))
 
@@ -74,24 +74,25 @@ def observation_at(episode: Episode, t: int) -> Observation:
     return replace(obs, history=history_at(episode, t), step_index=t)
 
 
-def examples_from_episodes(episodes: Iterable[Episode], params: Params, *, use_image: bool,
+def examples_from_episodes(episodes: Iterable[Episode], planner: PlannerParams, *, use_image: bool,
                            contexts: Contexts = gui_context, horizon: int | None = None) -> list[dict[str, Any]]:
-    """Training rows for every step of every successful episode; ``contexts`` gives each task's prompt context
+    """Training rows for every step of every successful episode, prompted and targeted as the ``planner``
+    settings say (``horizon`` overrides theirs); ``contexts`` gives each task's prompt context
     (``domains.registry.prompt_contexts``)."""
 
-    horizon = horizon or params.planner.horizon
-    form = prompt_form(params.planner.prompt, use_image)
+    horizon = horizon or planner.horizon
+    form = prompt_form(planner.prompt, use_image)
     rows = []
     for episode in episodes:
         if not episode.success:
             continue
         for t in range(len(episode.steps)):
             obs = observation_at(episode, t)
-            reference = format_plan(sft_target(reference_plan(episode, t, horizon), params))
+            reference = format_plan(sft_target(reference_plan(episode, t, horizon), planner))
             image = obs.image() if use_image else None
             prompt = planner_messages(obs, horizon=horizon, use_image=use_image and image is not None,
-                                      history_len=params.planner.history_len,
-                                      max_elements=params.planner.max_elements,
+                                      history_len=planner.history_len,
+                                      max_elements=planner.max_elements,
                                       context=contexts(episode.task), form=form)
             rows.append({
                 "prompt": prompt,

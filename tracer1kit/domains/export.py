@@ -45,7 +45,7 @@ def export_dataset(params: Params, episodes_root: Path, target: Path, *, use_ima
         episodes = [e for e in expert_episodes(params, episodes_root, split) if e.success]
         if not episodes:
             continue
-        rows = examples_from_episodes(episodes, params, use_image=use_image, contexts=prompt_contexts(params))
+        rows = examples_from_episodes(episodes, params.planner, use_image=use_image, contexts=prompt_contexts(params))
         path = split_file(target, split)
         path.parent.mkdir(parents=True, exist_ok=True)
         to_dataset(rows).to_parquet(str(path))

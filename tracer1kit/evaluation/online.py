@@ -10,7 +10,7 @@ from ..agents.loop import LoopTimings, PlannerLike, run_batch
 from ..domains.registry import active, domain_of
 from ..envs.base import BatchEnv
 from ..episodes import Episode
-from ..params import Params
+from ..params import GroundedRewardParams, Params, RewardParams
 from ..rewards import score_episode
 
 
@@ -50,17 +50,18 @@ def _take(left: dict[str, list[int]], task: str) -> int:
 
 def run_jobs(planner: PlannerLike, tool_agent: ToolAgent, envs: BatchEnv, jobs: Sequence[tuple[str, int, str]], *,
              max_steps: int, variant: str, reference_planner: PlannerLike | None,
-             params: Params, timings: LoopTimings | None = None, stop_after: int | None = None) -> list[Episode]:
+             reward: RewardParams, grounded: GroundedRewardParams, timings: LoopTimings | None = None,
+             stop_after: int | None = None) -> list[Episode]:
     """Episodes for every job, in the jobs' order, ``len(envs)`` at a time so the planner batches across
     environments; slots keep their task between rounds (see ``task_affine_rounds``). Each step is scored with
-    the params' Stage-1 reward and the live grounded reward."""
-    grounded = params.grounded.model_copy(update={"mode": "live"})
+    the Stage-1 ``reward`` and the ``grounded`` reward in live mode."""
+    live = grounded.model_copy(update={"mode": "live"})
     out: dict[int, Episode] = {}
     for chosen in task_affine_rounds([task for task, _, _ in jobs], len(envs)):
         episodes = run_batch(planner, tool_agent, envs, [jobs[i][:2] for i in chosen], max_steps=max_steps,
                              variant=variant, reference_planner=reference_planner, timings=timings,
                              stop_after=stop_after)
-        out.update((i, replace(score_episode(episode, params.reward, grounded), split=jobs[i][2]))
+        out.update((i, replace(score_episode(episode, reward, live), split=jobs[i][2]))
                    for i, episode in zip(chosen, episodes))
     return [out[i] for i in range(len(jobs))]
 

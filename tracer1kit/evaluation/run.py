@@ -163,9 +163,12 @@ def _evaluate_one(ev: Evaluation, params: Params, run: RunDir, slots: dict[str, 
         if jobs:
             episodes += run_jobs(planner, agents(jobs[0][0]), slots[domain.name], jobs,
                                  max_steps=domain.max_steps(params), variant=label, reference_planner=reference,
-                                 params=trained, stop_after=domain.stop_after(params))
+                                 reward=trained.reward, grounded=trained.grounded,
+                                 stop_after=domain.stop_after(params))
     EpisodeStore(run.episodes_dir / "eval").write_all(episodes)
-    states = offline_states(planner, test_episodes, trained, agents)
+    states = offline_states(planner, test_episodes, agents, horizon=trained.planner.horizon,
+                            batch_size=trained.planner.batch_size, reward=trained.reward,
+                            protocol=trained.eval.protocol)
     return {**identity(ev), "horizon": trained.planner.horizon,
             "checkpoint": ev.checkpoint or ("untrained" if ev.variant == "base" else "scripted"),
             "episodes": [episode_record(e) for e in episodes], "states": states,

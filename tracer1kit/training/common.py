@@ -11,11 +11,11 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from ..params import Params, StageParams
+from ..params import ModelParams, StageParams
 from ..progress import Progress
 from ..runs import RunDir, atomic_write_text, check_files, read_jsonl
 from .preflight import STAGES, TrainingInputError, check_group_size, check_horizon, check_init_from  # noqa: F401
-from .processes import is_main_process, use_cpu
+from .processes import is_main_process
 
 log = logging.getLogger("tracer1kit.training")
 
@@ -102,8 +102,9 @@ class MetricsCallback(TrainerCallback):
                 f"those; try train.{self.stage}.prepass or dynamic_sampling, a higher temperature or num_generations")
 
 
-def trainer_kwargs(cfg: StageParams, output_dir: Path, params: Params) -> dict[str, Any]:
-    """Arguments common to TRL's ``SFTConfig`` and ``GRPOConfig`` (the trackers' come from
+def trainer_kwargs(cfg: StageParams, output_dir: Path, *, seed: int, cpu: bool) -> dict[str, Any]:
+    """Arguments common to TRL's ``SFTConfig`` and ``GRPOConfig``, with the run's ``seed``, on the CPU when ``cpu``
+    (:func:`~tracer1kit.training.processes.use_cpu`; the trackers' come from
     :func:`~tracer1kit.training.tracking.tracker_kwargs`). Checkpoints every ``save_steps``; none when
     ``save_steps`` > ``max_steps`` (the trainer's checkpoint at the last step, model and optimizer, would only
     duplicate the final model: three times a large model's size on disk, never resumed from)."""
@@ -113,7 +114,7 @@ def trainer_kwargs(cfg: StageParams, output_dir: Path, params: Params) -> dict[s
         per_device_train_batch_size=cfg.per_device_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         save_strategy="steps" if cfg.save_steps <= cfg.max_steps else "no", save_steps=cfg.save_steps,
-        logging_steps=cfg.logging_steps, seed=params.run.seed, bf16=cfg.bf16, use_cpu=use_cpu(params),
+        logging_steps=cfg.logging_steps, seed=seed, bf16=cfg.bf16, use_cpu=cpu,
         remove_unused_columns=False, dataloader_num_workers=0, save_only_model=False,
         lr_scheduler_type=cfg.lr_scheduler, warmup_steps=round(cfg.warmup_ratio * cfg.max_steps), disable_tqdm=False,
         activation_checkpointing=cfg.gradient_checkpointing,  # TRL turns it on by default; off is faster on CPU
@@ -121,14 +122,14 @@ def trainer_kwargs(cfg: StageParams, output_dir: Path, params: Params) -> dict[s
     )
 
 
-def training_dtype(params: Params) -> str:
-    """The dtype the trained weights are held in: ``model.dtype``, except float32 for full fine-tuning of a
+def training_dtype(model: ModelParams) -> str:
+    """The dtype the trained weights are held in: the ``model``'s dtype, except float32 for full fine-tuning of a
     bfloat16/float16 model. Adam moves a weight by about the learning rate per step, below half a bfloat16 step for
     most weights: one SFT step of the tiny model changed 15% of its bfloat16 weights at lr 1e-5 and 2% at 1e-6
     (99–100% in float32). ``train.*.bf16`` still computes in bfloat16 (autocast); LoRA trains float32 adapters
     over the frozen base, which keeps ``model.dtype``."""
-    half = params.model.dtype in ("bfloat16", "float16")
-    return "float32" if half and not params.model.lora.enabled else params.model.dtype
+    half = model.dtype in ("bfloat16", "float16")
+    return "float32" if half and not model.lora.enabled else model.dtype
 
 
 def restore_weights(trainer: Any, checkpoint: Path | None) -> None:

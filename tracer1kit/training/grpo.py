@@ -60,11 +60,13 @@ def grpo_config(params: Params, run: RunDir, stage: Stage, reward_weights: list[
     from trl import GRPOConfig
 
     cfg = params.train.grpo(stage)
-    if cfg.use_vllm and use_cpu(params):
+    cpu = use_cpu(params.model)
+    if cfg.use_vllm and cpu:
         raise TrainingInputError(f"train.{stage}.use_vllm: vLLM generation needs a CUDA GPU and this run trains on "
                                  "the CPU (model.device: cpu, or no GPU found); set use_vllm: false")
     return GRPOConfig(
-        **trainer_kwargs(cfg, stage_dir(run, stage), params), **tracker_kwargs(params, run, stage),
+        **trainer_kwargs(cfg, stage_dir(run, stage), seed=params.run.seed, cpu=cpu),
+        **tracker_kwargs(params, run, stage),
         num_generations=cfg.num_generations, beta=cfg.beta, max_completion_length=cfg.max_completion_length,
         temperature=cfg.temperature, top_p=cfg.top_p, reward_weights=reward_weights,
         scale_rewards=cfg.scale_rewards, loss_type=cfg.loss_type, **{name: getattr(cfg, name) for name in TRL_OPTIONS},
@@ -78,12 +80,12 @@ def run_grpo_stage(stage: Stage, params: Params, run: RunDir, dataset: Any, rewa
     cfg = params.train.grpo(stage)
     check_group_size(stage, cfg)
     config = grpo_config(params, run, stage, reward_weights)
-    policy = load_for_training(params, init_from)
+    policy = load_for_training(params.model, init_from)
     resume_from = start_point(run, stage, resume)
     callback = MetricsCallback(run, stage, warn_at=params.train.equal_group_warn)
     trainer = grpo_trainer(params, stage, model=policy.model, reward_funcs=reward_funcs, args=config,
-                           train_dataset=dataset, processing_class=policy.processor, peft_config=peft_config(params),
-                           callbacks=[callback])
+                           train_dataset=dataset, processing_class=policy.processor,
+                           peft_config=peft_config(params.model.lora), callbacks=[callback])
     attach(trainer, run, stage, callback)
     notes = []
     if cfg.prepass.enabled:

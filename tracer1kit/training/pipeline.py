@@ -60,8 +60,8 @@ def training_dataset(params: Params, run: RunDir, episodes_root: Path | None = N
     if not episodes or not any(e.success for e in episodes):
         raise TrainingInputError(f"no successful expert episodes in {root} for split 'train': "
                                  "check the training tasks and their train seeds in the params file")
-    check_horizon(params, max(len(e.steps) for e in episodes if e.success))
-    dataset = to_dataset(examples_from_episodes(episodes, params, use_image=use_image,
+    check_horizon(params.planner.horizon, max(len(e.steps) for e in episodes if e.success))
+    dataset = to_dataset(examples_from_episodes(episodes, params.planner, use_image=use_image,
                                                 contexts=prompt_contexts(params)))
     return dataset, (f"data: {len(dataset)} training examples from {len(episodes)} expert episodes "
                      f"(horizon {params.planner.horizon})")
@@ -84,7 +84,7 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
     run = RunDir.create(run_dir)
     check_same_training(params, run)
     quiet_replicas()
-    with process_state(params).main_process_first():
+    with process_state(params.model).main_process_first():
         if is_main_process():
             run.save_params(params)
         dataset, line = training_dataset(params, run, episodes_root)

@@ -54,11 +54,11 @@ def check_init_from(stage: str, path: str | None) -> None:
             f"or point init_from at a saved model folder")
 
 
-def check_horizon(params: Params, longest_episode: int, which: str = "") -> None:
-    """``planner.horizon`` against the longest training episode (``which``: what it is, for the message)."""
-    if params.planner.horizon > longest_episode:
+def check_horizon(horizon: int, longest_episode: int, which: str = "") -> None:
+    """The planner's ``horizon`` against the longest training episode (``which``: what it is, for the message)."""
+    if horizon > longest_episode:
         raise TrainingInputError(
-            f"planner.horizon = {params.planner.horizon} is larger than the longest training episode "
+            f"planner.horizon = {horizon} is larger than the longest training episode "
             f"({longest_episode} steps{': ' + which if which else ''}); lower planner.horizon to at most "
             f"{longest_episode} or train on longer tasks")
 
@@ -81,7 +81,8 @@ def check_known_horizon(params: Params) -> None:
     lengths = training_lengths(params)
     if lengths:
         task, longest = max(lengths.items(), key=lambda item: item[1])
-        check_horizon(params, longest, f"{task}, the longest expert episode known for the training tasks")
+        check_horizon(params.planner.horizon, longest,
+                      f"{task}, the longest expert episode known for the training tasks")
 
 
 def preflight(params: Params, stages: Sequence[str] = STAGES) -> list[str]:

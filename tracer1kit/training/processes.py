@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..params import Params
+from ..params import ModelParams
 from ..runs import is_main_process  # noqa: F401 -- re-exported: the callers' one place for process roles
 
 
@@ -30,14 +30,14 @@ def refuse_several_processes(command: str) -> None:
             f"--run-dir RUN` without accelerate launch / torchrun (only `tracer1kit train` uses several processes)")
 
 
-def use_cpu(params: Params) -> bool:
-    """Whether the trainers run on the CPU: ``model.device`` says so, or there is no GPU."""
+def use_cpu(model: ModelParams) -> bool:
+    """Whether the trainers run on the CPU: the ``model``'s device says so, or there is no GPU."""
     import torch
 
-    return params.model.device == "cpu" or not torch.cuda.is_available()
+    return model.device == "cpu" or not torch.cuda.is_available()
 
 
-def process_state(params: Params) -> Any:
+def process_state(model: ModelParams) -> Any:
     """accelerate's ``PartialState`` set up as the trainers set it up (gloo on CPU, NCCL on GPUs, the trainers'
     30-minute ``ddp_timeout``: the other processes wait that long for the main one's expert data), so barriers
     before the first trainer join the same processes."""
@@ -45,7 +45,7 @@ def process_state(params: Params) -> Any:
 
     from accelerate import PartialState
 
-    return PartialState(cpu=use_cpu(params), timeout=timedelta(seconds=1800))
+    return PartialState(cpu=use_cpu(model), timeout=timedelta(seconds=1800))
 
 
 def quiet_replicas() -> None:

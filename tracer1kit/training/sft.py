@@ -8,6 +8,7 @@ from typing import Any
 from ..params import Params
 from ..runs import RunDir
 from .common import MetricsCallback, stage_dir, start_point, trainer_kwargs
+from .processes import use_cpu
 from .stage import StageResult, load_for_training, peft_config, train_and_save
 from .tracking import attach, tracker_kwargs
 
@@ -16,12 +17,13 @@ def train_sft(params: Params, run: RunDir, dataset: Any, init_from: str | Path, 
     """Train on prompt → reference-plan pairs with TRL's ``SFTTrainer`` (``completion_only_loss``)."""
     from trl import SFTConfig, SFTTrainer
 
-    policy = load_for_training(params, init_from)
+    policy = load_for_training(params.model, init_from)
     resume_from = start_point(run, "sft", resume)
-    config = SFTConfig(**trainer_kwargs(params.train.sft, stage_dir(run, "sft"), params),
+    config = SFTConfig(**trainer_kwargs(params.train.sft, stage_dir(run, "sft"), seed=params.run.seed,
+                                        cpu=use_cpu(params.model)),
                        **tracker_kwargs(params, run, "sft"), completion_only_loss=True, max_length=None, packing=False)
     callback = MetricsCallback(run, "sft")
     trainer = SFTTrainer(model=policy.model, args=config, train_dataset=dataset, processing_class=policy.processor,
-                         peft_config=peft_config(params), callbacks=[callback])
+                         peft_config=peft_config(params.model.lora), callbacks=[callback])
     attach(trainer, run, "sft", callback)
     return train_and_save(trainer, policy.processor, run, "sft", resume_from, callback)

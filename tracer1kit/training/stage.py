@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..params import LoraParams, Params
+from ..params import LoraParams, ModelParams
 from ..runs import RunDir
 from .common import final_dir, restore_weights, save_final, training_dtype, weights_fingerprint
 from .processes import launched_processes, process_state
@@ -31,24 +31,25 @@ class StageResult:
                 + "".join(f"\n  warning: {w}" for w in self.warnings))
 
 
-def load_for_training(params: Params, source: str | Path):
-    """The policy to train: ``source`` is a model spec or the previous stage's final folder (LoRA is TRL's job),
-    loaded onto this process's device (each process its own GPU under accelerate launch) in the
-    :func:`~tracer1kit.training.common.training_dtype`."""
+def load_for_training(model: ModelParams, source: str | Path):
+    """The policy to train as the ``model`` settings say: ``source`` is a model spec or the previous stage's final
+    folder (LoRA is TRL's job), loaded onto this process's device (each process its own GPU under accelerate
+    launch) in the :func:`~tracer1kit.training.common.training_dtype`."""
     from ..models import load_policy
 
-    device = params.model.device if launched_processes() == 1 else str(process_state(params).device)
-    spec = params.model.model_copy(update={"spec": str(source), "lora": LoraParams(enabled=False), "device": device,
-                                           "dtype": training_dtype(params)})
+    device = model.device if launched_processes() == 1 else str(process_state(model).device)
+    spec = model.model_copy(update={"spec": str(source), "lora": LoraParams(enabled=False), "device": device,
+                                    "dtype": training_dtype(model)})
     return load_policy(spec)
 
 
-def peft_config(params: Params):
-    if not params.model.lora.enabled:
+def peft_config(lora: LoraParams):
+    """peft's LoRA config of ``lora`` (None when it is off: full fine-tuning)."""
+    if not lora.enabled:
         return None
     from ..models import lora_config
 
-    return lora_config(params.model.lora)
+    return lora_config(lora)
 
 
 def train_and_save(trainer: Any, processor: Any, run: RunDir, stage: str, resume_from: Path | None,
