@@ -43,7 +43,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "actions": ("tracer1kit/actions.py", ("tests/test_actions.py",)),
     "rewards": ("tracer1kit/rewards.py", ("tests/test_rewards.py", "tests/test_loop.py")),
     "metrics": ("tracer1kit/metrics.py", ("tests/test_metrics.py",)),
-    "params": ("tracer1kit/params.py", ("tests/test_params.py",)),
+    "params": ("tracer1kit/params.py", ("tests/test_params.py", "tests/test_train_params.py")),
     "calculator": ("tracer1kit/tools/calculator.py", ("tests/test_tools.py",)),
     "preflight": ("tracer1kit/training/preflight.py", ("tests/test_preflight.py",)),
     "stats": ("tracer1kit/evaluation/stats.py", ("tests/test_stats.py",)),

@@ -110,3 +110,16 @@ def test_unknown_variant_names_are_refused_by_key(key, names, message):
     assert known.startswith("random, expert, base, sft, stage1, tracer1, stage2, reactive")
     assert str(info.value) == f"{message} (allowed: {known})"
     check_variant_names(params(**{"eval.variants": ["base", "reactive"], "eval.contrasts": [["base", "reactive"]]}))
+
+
+def test_trainings_are_named_by_the_rows_they_serve():
+    from tracer1kit.evaluation.variants import training_names
+
+    p = params(**{"eval.training_seeds": [0, 1], "eval.horizons": [1, 3], "eval.gammas": [0.8, 1.0]})
+    names = training_names(plan_evaluations(p))
+    assert names[Training((), 0)] == "sft, stage1, tracer1, horizon 3, gamma 0.8 (seed 0)"
+    assert names[Training((("planner.horizon", 1),), 1)] == "reactive, horizon 1 (seed 1)"
+    assert names[Training((("train.stage1.enabled", False),), 0)] == "stage2 (seed 0)"
+    assert names[Training((("reward.gamma", 1.0),), 1)] == "gamma 1 (seed 1)"
+    assert len(set(names.values())) == len(names) == 8
+    assert training_names([]) == {}

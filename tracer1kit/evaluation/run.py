@@ -19,7 +19,7 @@ from ..envs.base import BatchEnv
 from ..episodes import Episode, EpisodeStore
 from ..metrics import get_protocol
 from ..models import load_policy
-from ..params import Params
+from ..params import Params, StageParams
 from ..progress import KindProgress, log
 from ..runs import RunDir, append_jsonl
 from ..training.common import STAGES, final_dir
@@ -63,7 +63,7 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     root = ensure_expert_data(params, run)
     evals = plan_evaluations(params)
     needed, names = trainings_needed(evals), training_names(evals)
-    computed = [(t, s) for t, s in stages_to_compute(run.root, needed) if t.params(params).train.stage(s).max_steps]
+    computed = [(t, s) for t, s in stages_to_compute(run.root, needed) if _trains(t.params(params).train.stage(s))]
     keys = [evaluation_key(ev, params) for ev in evals]
     cached = read_cache(run.reports_dir / CACHE)
     new = [k for k in dict.fromkeys(keys) if k not in cached]
@@ -83,6 +83,11 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
         trained.append(training)
     evaluations = _evaluate_all(params, run, evals, offline_episodes(params, root), pace if progress else None)
     return write_report(evaluations, params, protocol(params, run), run.reports_dir)
+
+
+def _trains(cfg: StageParams) -> bool:
+    """Whether a stage computes anything (a disabled or zero-step stage passes its input on in no time)."""
+    return cfg.enabled and cfg.max_steps > 0
 
 
 STAGE_KIND = {"sft": "SFT training", "stage1": "Stage-1 training", "stage2": "Stage-2 training"}
