@@ -84,7 +84,7 @@ def first_colour_accuracy(checkpoint: str, params_path: str, run_dir: str, rows:
     params = load_params(params_path)
     planner = frozen_planner(checkpoint, params)
     episodes = expert_episodes(params, Path(run_dir) / "episodes", "train")
-    examples = examples_from_episodes(episodes[:: max(1, len(episodes) // rows)], params,
+    examples = examples_from_episodes(episodes[:: max(1, len(episodes) // rows)], params.planner,
                                       use_image=planner.policy.supports_images, contexts=prompt_contexts(params))
     processor, model, tok = planner.policy.processor, planner.policy.model, planner.policy.tokenizer
     colours = {tok.convert_tokens_to_ids("Ġ" + c) for c in COLOURS}
