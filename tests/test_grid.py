@@ -297,3 +297,10 @@ def test_a_trained_folder_takes_other_grid_evaluation_keys_but_not_other_trainin
             check_same_training(changed, run)
     else:
         check_same_training(changed, run)
+
+
+@pytest.mark.parametrize("noise", [-0.1, 1.0, 2.0])
+def test_the_executor_refuses_a_noise_outside_zero_to_one(noise) -> None:
+    with pytest.raises(ValueError, match=r"noise must be in \[0, 1\)"):
+        GridExecutor(noise=noise)
+    assert GridExecutor(noise=0.999).noise == 0.999

@@ -31,3 +31,10 @@ class ToolAgent(Protocol):
     def same_effect(self, step: Step, grounding: Grounding, reference: Step, reference_grounding: Grounding) -> bool:
         """Whether a predicted step does what the reference step does (Stage 2's 'right step')."""
         ...
+
+
+def check_noise(noise: float) -> float:
+    """A noisy agent's chance of acting on another fitting target: refused outside [0, 1)."""
+    if not 0.0 <= noise < 1.0:
+        raise ValueError(f"noise must be in [0, 1) (got {noise})")
+    return noise

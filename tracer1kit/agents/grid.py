@@ -43,7 +43,7 @@ from ..actions import GRID_ACTIONS, ActionType, Step
 from ..envs.grid import COLOURS, DIRECTIONS, KINDS, PICKABLE, GridAction, GridObject, GridState
 from ..episodes import Observation
 from ..text import normalize
-from .base import Grounding
+from .base import Grounding, check_noise
 
 __all__ = ["GridExecutor", "TargetQuery", "parse_target", "same_grid_step"]
 
@@ -200,9 +200,7 @@ class GridExecutor:
     def __init__(self, kind: Literal["lenient", "strict"] = "lenient", noise: float = 0.0, seed: int = 0) -> None:
         if kind not in ("lenient", "strict"):
             raise ValueError(f"kind must be 'lenient' or 'strict' (got {kind!r})")
-        if not 0.0 <= noise < 1.0:
-            raise ValueError(f"noise must be in [0, 1) (got {noise})")
-        self.kind, self.noise, self.seed = kind, noise, seed
+        self.kind, self.noise, self.seed = kind, check_noise(noise), seed
 
     def ground(self, step: Step, observation: Observation) -> Grounding:
         action = step.action

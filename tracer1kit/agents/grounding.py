@@ -24,7 +24,7 @@ from ..actions import SCROLL_DIRECTIONS, ActionType, Step
 from ..episodes import Element, Observation
 from ..envs.base import BrowserAction
 from ..text import normalize, token_f1
-from .base import Grounding
+from .base import Grounding, check_noise
 
 if TYPE_CHECKING:
     from ..params import GrounderParams
@@ -165,9 +165,7 @@ class DomGrounder:
     which groundings those are."""
 
     def __init__(self, *, strict: bool = False, noise: float = 0.0, seed: int = 0) -> None:
-        if not 0.0 <= noise < 1.0:
-            raise ValueError(f"noise must be in [0, 1) (got {noise})")
-        self.strict, self.noise, self.seed = strict, noise, seed
+        self.strict, self.noise, self.seed = strict, check_noise(noise), seed
 
     def ground(self, step: Step, observation: Observation) -> Grounding:
         action = step.action
