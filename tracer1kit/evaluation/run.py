@@ -81,7 +81,8 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
             if progress and (training, stage) in computed:
                 pace.finished(STAGE_KIND[stage], time.perf_counter() - start)
         trained.append(training)
-    evaluations = _evaluate_all(params, run, evals, offline_episodes(params, root), pace if progress else None)
+    evaluations = _evaluate_all(params, run, evals, keys, cached, offline_episodes(params, root),
+                                pace if progress else None)
     return write_report(evaluations, params, protocol(params, run), run.reports_dir)
 
 
@@ -126,17 +127,14 @@ def offline_episodes(params: Params, root: Path) -> list[Episode]:
     return out
 
 
-def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], test_episodes: list[Episode],
-                  pace: KindProgress | None) -> list[dict[str, Any]]:
-    """Each evaluation's records, from the cache when the same evaluation was already run into this folder;
-    with ``pace``, a line per evaluation on the kit's progress log."""
+def _evaluate_all(params: Params, run: RunDir, evals: list[Evaluation], keys: list[str], cached: dict[str, Any],
+                  test_episodes: list[Episode], pace: KindProgress | None) -> list[dict[str, Any]]:
+    """Each evaluation's records (``keys[i]`` is ``evals[i]``'s cache key), from ``cached`` when the same
+    evaluation was already run into this folder; with ``pace``, a line per evaluation on the kit's progress log."""
     cache_path = run.reports_dir / CACHE
-    cached = read_cache(cache_path)
-    domains = active(params)
-    slots = {d.name: d.slots(params, params.eval.workers) for d in domains}
+    slots = {d.name: d.slots(params, params.eval.workers) for d in active(params)}
     agents = tool_agents(params, "eval")
     evaluations = []
-    keys = [evaluation_key(ev, params) for ev in evals]
     new = [k for k in dict.fromkeys(keys) if k not in cached]
     try:
         for ev, key in zip(evals, keys):
