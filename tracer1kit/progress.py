@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 log = logging.getLogger("tracer1kit")
@@ -80,10 +81,7 @@ class KindProgress:
         self.done += 1
         left = self.items[self.done:]
         known = sum(n * self.seconds[k] / max(1, self.units[k]) for k, n in left if k in self.units)
-        untimed: dict[str, int] = {}
-        for k, _ in left:
-            if k not in self.units:
-                untimed[k] = untimed.get(k, 0) + 1
+        untimed = Counter(k for k, _ in left if k not in self.units)
         parts = [f"about {duration(known)} left"] if len(left) > sum(untimed.values()) else []
         parts += [f"{n} {k}{'s' if n > 1 else ''} not yet timed" for k, n in untimed.items()]
         eta = ", " + " + ".join(parts) if parts else ""
