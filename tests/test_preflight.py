@@ -4,6 +4,8 @@ known expert episode, names known, something to train on), which checks run for 
 episode length they assume is the expert's."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tracer1kit.actions import ActionType
 from tracer1kit.envs.tooluse import KINDS, make_task
@@ -15,8 +17,8 @@ from tracer1kit.domains.miniwob import MiniWoBDomain
 from tracer1kit.domains.tooluse import ToolUseDomain
 from tracer1kit.experts.tooluse import TOOL_USE_LONGEST_EPISODE
 from tracer1kit.training.preflight import (TrainingInputError, check_group_size, check_horizon, check_init_from,
-                                           check_known_horizon, check_some_training, check_training_input,
-                                           preflight, training_lengths)
+                                           check_known_horizon, check_plan_tokens, check_some_training,
+                                           check_training_input, plan_token_caps, preflight, training_lengths)
 
 GPU_TASKS = ["click-button", "click-link", "enter-text", "focus-text", "login-user", "click-tab-2", "enter-password"]
 
@@ -209,3 +211,43 @@ def test_resume_takes_the_newest_complete_checkpoint_by_step_number(tmp_path):
         if complete:
             (stage_dir(run, "stage1") / name / "trainer_state.json").write_text("{}")
     assert last_checkpoint(run, "stage1") == stage_dir(run, "stage1") / "checkpoint-10"   # 10 > 9, not "9" > "10"
+
+
+@given(lengths=st.lists(st.integers(1, 400), min_size=1, max_size=30),
+       caps=st.dictionaries(st.sampled_from(["planner.max_new_tokens", "train.stage1.max_completion_length",
+                                             "train.stage2.max_completion_length"]), st.integers(8, 400), min_size=1))
+def test_a_cap_below_any_reference_plan_is_refused_naming_exactly_the_short_caps(lengths, caps):
+    """Issue 26: a horizon whose reference plans exceed a token cap trained and evaluated plans cut unparsable."""
+    short = [name for name, cap in caps.items() if cap < max(lengths)]
+    if not short:
+        check_plan_tokens(lengths, caps, 4)
+        return
+    with pytest.raises(TrainingInputError) as error:
+        check_plan_tokens(lengths, caps, 4)
+    message = str(error.value)
+    assert all(f"{name} = {caps[name]}" in message for name in short)
+    assert not any(f"{name} = " in message for name in caps if name not in short)
+    assert f"the longest {max(lengths)} tokens" in message and "planner.horizon = 4" in message
+
+
+def test_the_plan_caps_are_evaluation_and_each_enabled_grpo_stage():
+    assert plan_token_caps(params(**{"planner.max_new_tokens": 90, "train.stage1.max_completion_length": 80,
+                                     "train.stage2.enabled": False})) == {
+        "planner.max_new_tokens": 90, "train.stage1.max_completion_length": 80}
+    assert list(plan_token_caps(Params(), ["sft"])) == ["planner.max_new_tokens"]
+
+
+def test_grid_plans_longer_than_the_cap_stop_training_before_any_step(tmp_path):
+    """The grid study's K = 8 plans (about 110 tokens) against its 96-token cap: refused after the data, before SFT."""
+    from tracer1kit.training.pipeline import train
+
+    grid = params(**{"env.tasks": [], "env.heldout_tasks": [], "tooluse.enabled": False,
+                     "grid.levels": ["BabyAI-BlockedUnlockPickup-v0"], "grid.train_seeds": [0, 1],
+                     "grid.image": False, "planner.horizon": 8, "planner.prompt": "compact",
+                     "planner.instructions": False, "planner.max_new_tokens": 96,
+                     "train.stage1.max_completion_length": 96, "train.stage2.max_completion_length": 200,
+                     "train.sft.max_steps": 1, "train.stage1.enabled": False, "train.stage2.enabled": False})
+    with pytest.raises(TrainingInputError, match=r"planner.max_new_tokens = 96: \d+ of \d+ reference plans at "
+                                                 r"planner.horizon = 8"):
+        train(grid, tmp_path / "run", ["sft"])
+    assert not (tmp_path / "run" / "checkpoints" / "sft").exists()

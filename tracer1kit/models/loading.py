@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..params import ModelParams
 from ..runs import check_files
@@ -111,6 +111,15 @@ def sees_images(spec: str | ModelParams) -> bool:
 
     params = ModelParams(spec=spec) if isinstance(spec, str) else spec
     return is_vision(AutoConfig.from_pretrained(resolve_checkpoint(params.spec, params.cache_dir)))
+
+
+def plan_token_lengths(spec: str | ModelParams, plans: Sequence[str]) -> list[int]:
+    """How many tokens each plan text takes in the tokenizer of ``spec`` (no weights loaded)."""
+    from transformers import AutoTokenizer
+
+    params = ModelParams(spec=spec) if isinstance(spec, str) else spec
+    tokenizer = AutoTokenizer.from_pretrained(resolve_checkpoint(params.spec, params.cache_dir))
+    return [len(ids) for ids in tokenizer(list(plans), add_special_tokens=False)["input_ids"]]
 
 
 def load_policy(spec: str | ModelParams, *, adapter_path: str | os.PathLike[str] | None = None) -> Policy:

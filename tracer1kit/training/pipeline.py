@@ -10,11 +10,11 @@ from ..data.examples import examples_from_episodes, to_dataset
 from ..domains.data import ensure_expert_data, expert_episodes
 from ..domains.export import load_exported
 from ..domains.registry import prompt_contexts
-from ..models.loading import sees_images
+from ..models.loading import plan_token_lengths, sees_images
 from ..params import Params, Stage
 from ..runs import RunDir, changed_keys
 from .common import STAGES, TrainingInputError, check_horizon, final_dir, log
-from .preflight import check_training_input
+from .preflight import check_plan_tokens, check_training_input, plan_token_caps
 from .processes import is_main_process, process_state, quiet_replicas
 
 
@@ -88,6 +88,8 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
         if is_main_process():
             run.save_params(params)
         dataset, line = training_dataset(params, run, episodes_root)
+    check_plan_tokens(plan_token_lengths(params.model, dataset["reference"]), plan_token_caps(params, stages),
+                      params.planner.horizon)
     lines = [line]
     trainers = {"sft": train_sft, "stage1": train_stage1, "stage2": train_stage2}
     for stage in stages:

@@ -63,6 +63,30 @@ def check_horizon(horizon: int, longest_episode: int, which: str = "") -> None:
             f"{longest_episode} or train on longer tasks")
 
 
+def plan_token_caps(params: Params, stages: Sequence[str] = STAGES) -> dict[str, int]:
+    """Every token cap that cuts a generated plan: evaluation's and each enabled GRPO stage's sampling."""
+    caps = {"planner.max_new_tokens": params.planner.max_new_tokens}
+    caps.update({f"train.{s}.max_completion_length": params.train.grpo(s).max_completion_length
+                 for s in stages if s != "sft" and params.train.stage(s).enabled})
+    return caps
+
+
+def check_plan_tokens(lengths: Sequence[int], caps: dict[str, int], horizon: int) -> None:
+    """The reference plans' token ``lengths`` against every cap: a plan cut at its cap cannot be parsed, so a cap
+    below the references trains and evaluates a planner that cannot write its own plans."""
+    if not lengths:
+        return
+    longest = max(lengths)
+    short = {name: cap for name, cap in caps.items() if cap < longest}
+    if short:
+        over = sum(length > min(short.values()) for length in lengths)
+        raise TrainingInputError(
+            f"{', '.join(f'{name} = {cap}' for name, cap in short.items())}: {over} of {len(lengths)} reference "
+            f"plans at planner.horizon = {horizon} are longer (the longest {longest} tokens, mean "
+            f"{sum(lengths) / len(lengths):.0f}), so those plans would be cut and unparsable; raise "
+            f"{' and '.join(short)} to at least {longest}, or lower planner.horizon")
+
+
 def check_some_training(params: Params) -> None:
     if not any(domain.jobs(params, "train") for domain in active(params)):
         raise TrainingInputError("no training episodes: list training tasks and train seeds for a domain "
