@@ -94,6 +94,8 @@ def test_sft_is_shared_across_reward_and_grpo_settings_only():
 def test_stage1_is_shared_across_stage2_settings_only():
     base = Training((), 0)
     assert same_until(base, Training((("train.stage2.beta", 0.1), ("grounded.matched", 0.5)), 0), "stage1")
+    strict = Training(tuple(TRAINED_VARIANTS["strict"][0].items()), 0)                           # Stage 2's executors only
+    assert same_until(base, strict, "stage1") and same_until(base, strict, "sft")
     assert not same_until(base, Training((("reward.gamma", 1.0),), 0), "stage1")        # Stage 1 reads the reward
     assert not same_until(base, Training((("train.stage1.enabled", False),), 0), "stage1")
     assert not same_until(base, Training((("train.stage2.beta", 0.1),), 1), "stage1")

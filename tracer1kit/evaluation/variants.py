@@ -130,8 +130,8 @@ def _stages_up_to(checkpoint: str | None) -> set[str]:
 
 
 # Params a stage (and the stages before it) does not read: trainings that differ only in these share its model.
-NOT_READ_UP_TO = {"sft": ("train.stage1.", "train.stage2.", "reward.", "grounded."),
-                  "stage1": ("train.stage2.", "grounded.")}
+NOT_READ_UP_TO = {"sft": ("train.stage1.", "train.stage2.", "reward.", "grounded.", "grid.executor."),
+                  "stage1": ("train.stage2.", "grounded.", "grid.executor.")}  # the grid executor: Stage 2's judge
 
 
 def same_until(a: Training, b: Training, stage: str) -> bool:
