@@ -57,7 +57,8 @@ def test_expert_and_random_end_to_end(tmp_path):
 
 def test_variants_and_grids_share_trainings():
     params = with_overrides(load_params(REPO / "params" / "quickstart.yaml"), {
-        "eval.gammas": [0.8, 1.0], "eval.training_seeds": [0, 1, 2]})
+        "eval.gammas": [0.8, 1.0], "eval.training_seeds": [0, 1, 2],
+        "eval.variants": ["random", "expert", "reactive", "sft", "stage1", "stage2", "tracer1"]})
     evals = plan_evaluations(params)
     needed = trainings_needed(evals)
     # per seed: main (sft/stage1/tracer1 + K=3 + γ=0.8), reactive (= K=1), Stage-2-only, γ=1.0
