@@ -89,7 +89,7 @@ def test_unknown_trackers_are_refused_naming_the_key():
 
 
 def test_the_run_name_defaults_to_the_run_folder(tmp_path):
-    assert tracker_run_name(Params(), RunDir(tmp_path / "seed3"), "sft") == "seed3-sft"
+    assert tracker_run_name(Params().train, RunDir(tmp_path / "seed3"), "sft") == "seed3-sft"
 
 
 def test_a_tracker_that_is_not_installed_is_refused_before_training(monkeypatch):

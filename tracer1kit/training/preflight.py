@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..domains.registry import active
-from ..params import STAGES, GrpoParams, Params, Stage
+from ..params import STAGES, GrpoParams, Params, Stage, TrainParams
 
 
 class TrainingInputError(ValueError):
@@ -30,10 +30,10 @@ def check_group_size(stage: str, cfg: GrpoParams) -> None:
             f"num_generations = {cfg.num_generations}; set per_device_batch_size to a multiple of {cfg.num_generations}")
 
 
-def check_trackers(params: Params) -> None:
+def check_trackers(train: TrainParams) -> None:
     from .tracking import missing_trackers
 
-    missing = missing_trackers(params)
+    missing = missing_trackers(train)
     if missing:
         raise TrainingInputError(
             f"train.report_to: {', '.join(missing)} not installed here; pip install {' '.join(missing)} "
@@ -116,7 +116,7 @@ def preflight(params: Params, stages: Sequence[str] = STAGES) -> list[str]:
     checks: list[Callable[[], None]] = [partial(check_init_from, s, params.train.stage(s).init_from) for s in enabled]
     checks += [partial(check_group_size, s, params.train.grpo(s)) for s in enabled if s != "sft"]
     checks += [partial(check_vllm_device, s, params) for s in enabled if s != "sft"]
-    checks.append(partial(check_trackers, params))
+    checks.append(partial(check_trackers, params.train))
     checks.append(partial(check_some_training, params))
     problems = names + [problem for check in checks for problem in _fails(check)]
     if names:  # lengths are known for known tasks only

@@ -15,26 +15,26 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from ..params import Params
+from ..params import Params, TrainParams
 from ..runs import RunDir
 
 # The package each tracker needs (TRL's integration imports it when the trainer starts).
 TRACKER_PACKAGES = {"tensorboard": "tensorboard", "trackio": "trackio", "wandb": "wandb", "mlflow": "mlflow"}
 
 
-def missing_trackers(params: Params) -> list[str]:
+def missing_trackers(train: TrainParams) -> list[str]:
     """The trackers of ``train.report_to`` whose package is not installed here."""
-    return [t for t in params.train.report_to if importlib.util.find_spec(TRACKER_PACKAGES[t]) is None]
+    return [t for t in train.report_to if importlib.util.find_spec(TRACKER_PACKAGES[t]) is None]
 
 
-def tracker_run_name(params: Params, run: RunDir, stage: str) -> str:
+def tracker_run_name(train: TrainParams, run: RunDir, stage: str) -> str:
     """A stage's run name in the trackers: ``train.run_name`` (default: the run folder's name) and the stage."""
-    return f"{params.train.run_name or run.root.name}-{stage}"
+    return f"{train.run_name or run.root.name}-{stage}"
 
 
 def tracker_kwargs(params: Params, run: RunDir, stage: str) -> dict[str, Any]:
-    """TRL config arguments for the trackers: ``report_to``, ``run_name`` and Trackio's ``project``."""
-    return dict(report_to=list(params.train.report_to) or "none", run_name=tracker_run_name(params, run, stage),
+    """TRL config arguments for the trackers: ``report_to``, ``run_name`` and Trackio's ``project`` (``run.name``)."""
+    return dict(report_to=list(params.train.report_to) or "none", run_name=tracker_run_name(params.train, run, stage),
                 project=params.run.name)
 
 
