@@ -70,9 +70,9 @@ def test_the_kit_trains_from_an_exported_dataset_as_from_the_episodes(run, tmp_p
         assert a["images"][0].tobytes() == b["images"][0].tobytes()
         assert {k: v for k, v in a.items() if k != "images"} == {k: v for k, v in b.items() if k != "images"}
     with pytest.raises(ExportedDataError, match=r"other prompt settings \(horizon: 1 there, 2 here\).*export again"):
-        load_exported(with_overrides(parquet, {"planner.horizon": 2}), out, use_image=True)
+        load_exported(with_overrides(parquet, {"planner.horizon": 2}).planner, out, use_image=True)
     with pytest.raises(ExportedDataError, match="has no README.md"):
-        load_exported(parquet, tmp_path, use_image=True)
+        load_exported(parquet.planner, tmp_path, use_image=True)
 
 
 @given(st.sets(st.integers(0, 60)))

@@ -71,7 +71,7 @@ def test_training_names_are_stable_and_distinct():
     assert Training((("planner.horizon", 1),), 3).name == "e26effbf-s3"
     assert Training((("planner.horizon", 2),), 2).name != "e26effbf-s2"
     assert training_dir(Path("/r"), Training((), 4)) == Path("/r/trainings/base-s4")
-    assert main_training_dir(params(**{"eval.training_seeds": [3, 1]}), Path("/r")) == Path("/r/trainings/base-s3")
+    assert main_training_dir(params(**{"eval.training_seeds": [3, 1]}).eval, Path("/r")) == Path("/r/trainings/base-s3")
 
 
 def test_a_training_applies_its_overrides_and_seed():
@@ -111,7 +111,7 @@ def test_unknown_variant_names_are_refused_by_key(key, names, message):
     known = ", ".join((*SCRIPTED_VARIANTS, *TRAINED_VARIANTS))
     assert known.startswith("random, expert, base, sft, stage1, tracer1, stage2, reactive")
     assert str(info.value) == f"{message} (allowed: {known})"
-    check_variant_names(params(**{"eval.variants": ["base", "reactive"], "eval.contrasts": [["base", "reactive"]]}))
+    check_variant_names(params(**{"eval.variants": ["base", "reactive"], "eval.contrasts": [["base", "reactive"]]}).eval)
 
 
 def test_trainings_are_named_by_the_rows_they_serve():

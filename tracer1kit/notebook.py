@@ -86,7 +86,7 @@ def train_main(params: Params, run: RunDir, stages: Sequence[str] = STAGES) -> R
     from .domains.data import ensure_expert_data
     from .training.pipeline import train
 
-    main = RunDir(main_training_dir(params, run.root))
+    main = RunDir(main_training_dir(params.eval, run.root))
     names = training_names(plan_evaluations(params))
     name = names.get(Training((), params.eval.training_seeds[0]), "the params as given")
     print(f"training {name} into {main.root}")
@@ -99,7 +99,7 @@ def main_checkpoint(params: Params, run: RunDir, stage: str = "stage2") -> Path 
     """The final model of ``stage`` in the run's main training (the unmodified params), if it was trained."""
     from .training.common import final_dir
 
-    path = final_dir(RunDir(main_training_dir(params, run.root)), stage)
+    path = final_dir(RunDir(main_training_dir(params.eval, run.root)), stage)
     return path if path.exists() else None
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.examples import examples_from_episodes, to_dataset
-from ..params import Params
+from ..params import Params, PlannerParams
 from .base import SPLITS
 from .data import expert_episodes
 from .registry import domain_of, prompt_contexts
@@ -55,11 +55,11 @@ def export_dataset(params: Params, episodes_root: Path, target: Path, *, use_ima
     if not counts:
         raise ExportedDataError(f"no successful expert episodes in {episodes_root}: generate them first "
                                 "(tracer1kit generate PARAMS --run-dir RUN, or tracer1kit train)")
-    (target / "README.md").write_text(dataset_card(params, summary, use_image), encoding="utf-8")
+    (target / "README.md").write_text(dataset_card(params.planner, summary, use_image), encoding="utf-8")
     return counts
 
 
-def dataset_card(params: Params, summary: dict[str, dict[str, Any]], use_image: bool) -> str:
+def dataset_card(planner: PlannerParams, summary: dict[str, dict[str, Any]], use_image: bool) -> str:
     """The dataset card: YAML header (Hub metadata and the ``tracer1kit`` record of how it was built), then prose."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -73,8 +73,8 @@ def dataset_card(params: Params, summary: dict[str, dict[str, Any]], use_image: 
         tags=["tracer1kit", "gui-agents", "trajectory-forecasting", "trl"], size_categories=[size_category(rows)],
         configs=[{"config_name": "default",
                   "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in summary]}],
-        tracer1kit={"horizon": params.planner.horizon, "images": use_image, "prompt": params.planner.prompt,
-                    "think": params.planner.think, "instructions": params.planner.instructions, "expert": EXPERT,
+        tracer1kit={"horizon": planner.horizon, "images": use_image, "prompt": planner.prompt,
+                    "think": planner.think, "instructions": planner.instructions, "expert": EXPERT,
                     "splits": summary, "sources": {name: what for name, (what, _) in sources.items()}})
     table = "\n".join(f"| {split} | {s['episodes']} | {s['steps']} | {', '.join(s['tasks'])} | "
                       f"{seed_ranges(s['seeds'])} |" for split, s in summary.items())
@@ -83,7 +83,7 @@ def dataset_card(params: Params, summary: dict[str, dict[str, Any]], use_image: 
 Expert episodes recorded by [tracer1kit](https://arxiv.org/abs/2603.16777) (a research kit reproducing TraceR1,
 "Anticipatory Planning for Multimodal AI Agents"), one row per episode step: the planner's prompt at that step
 ({'with the screenshot in `images`' if use_image else 'text only'}) and the reference plan of the next
-{params.planner.horizon} step(s) the expert executed (padded with `done`).
+{planner.horizon} step(s) the expert executed (padded with `done`).
 
 Expert: {EXPERT}. Sources: {'; '.join(f'{what}, licence {licence}' for what, licence in sources.values())}.
 
@@ -106,7 +106,7 @@ ds = datasets.load_dataset("parquet", data_dir="<this folder>/data")
 ```
 
 Train from it with tracer1kit: `data: {{source: parquet, path: <this folder>}}` in a params file whose
-`planner.horizon` is {params.planner.horizon}.
+`planner.horizon` is {planner.horizon}.
 """
     return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{text}"))
 
@@ -141,14 +141,14 @@ def card_record(folder: Path) -> dict[str, Any]:
     return record
 
 
-def load_exported(params: Params, folder: Path, split: str = "train", *, use_image: bool):
-    """The ``split`` of an exported folder as a ``datasets.Dataset`` for training with ``params``, after checking
-    that its prompts were built as these params and this model would build them."""
+def load_exported(planner: PlannerParams, folder: Path, split: str = "train", *, use_image: bool):
+    """The ``split`` of an exported folder as a ``datasets.Dataset`` for training with these ``planner`` settings, after checking
+    that its prompts were built as these params and this model would build them (``use_image``)."""
     import datasets
 
     record = card_record(folder)
-    wanted = {"horizon": params.planner.horizon, "images": use_image, "prompt": params.planner.prompt,
-              "think": params.planner.think, "instructions": params.planner.instructions}
+    wanted = {"horizon": planner.horizon, "images": use_image, "prompt": planner.prompt,
+              "think": planner.think, "instructions": planner.instructions}
     differ = [f"{k}: {record.get(k)!r} there, {v!r} here" for k, v in wanted.items() if record.get(k) != v]
     if differ:
         raise ExportedDataError(f"data.path: {folder} was exported with other prompt settings ({'; '.join(differ)}): "

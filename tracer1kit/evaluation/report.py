@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..params import Params
+from ..params import EvalParams
 from ..runs import atomic_write_text
 from .results import METRICS, TABLE_METRICS, best_rows, contrasts, resolution, table
 from .stats import Contrast
@@ -141,13 +141,13 @@ def figure_groups(figs: dict[str, Any]) -> dict[str, Any]:
     return groups
 
 
-def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], params: Params,
+def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], eval_params: EvalParams,
                      protocol: dict[str, Any] | None = None, metrics: Sequence[str] = TABLE_METRICS) -> str:
     """The report as markdown: contrasts first, then the variants table and what it can resolve, the grids, and
     the protocol when given."""
     variants = grid_points(rows)
     evaluated = {r["variant"] for r in variants}
-    missing = [f"{a} − {b}" for a, b in params.eval.contrasts if not {a, b} <= evaluated]
+    missing = [f"{a} − {b}" for a, b in eval_params.contrasts if not {a, b} <= evaluated]
     lines = contrast_lines(found) + ([f"- not evaluated here (a variant is not in eval.variants): {', '.join(missing)}"]
                                      if missing else [])
     sections = [("Contrasts", "\n".join(lines) or "no named contrast was evaluated"),
@@ -188,12 +188,12 @@ def _bold(text: str) -> str:
     return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
 
 
-def write_report(evaluations: Sequence[Record], params: Params, protocol: dict[str, Any], out_dir: Path,
+def write_report(evaluations: Sequence[Record], eval_params: EvalParams, protocol: dict[str, Any], out_dir: Path,
                  metrics: Sequence[str] = TABLE_METRICS) -> Path:
     """Write every results file (see the module docstring); return report.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = table(evaluations, metrics)
-    found = contrasts(evaluations, params.eval.contrasts)
+    found = contrasts(evaluations, eval_params.contrasts)
     ident = ("label", "variant", "grid", "grid_value", "seed")
     atomic_write_text(out_dir / "results.csv", to_csv(flat(rows, metrics)))
     atomic_write_text(out_dir / "results_by_seed.csv", to_csv([
@@ -206,7 +206,7 @@ def write_report(evaluations: Sequence[Record], params: Params, protocol: dict[s
         atomic_write_text(out_dir / f"{kind}.csv", to_csv([
             {**{k: ev[k] for k in ident}, **{k: json.dumps(v) if isinstance(v, list) else v for k, v in r.items()}}
             for ev in evaluations for r in ev[kind]]))
-    markdown = results_markdown(rows, found, params, protocol, metrics)
+    markdown = results_markdown(rows, found, eval_params, protocol, metrics)
     atomic_write_text(out_dir / "results.md", f"# Results\n\n{markdown}\n")
     plots = "".join(f"<h3>{escape(name)}</h3>" + fig.to_html(full_html=False,
                                                             include_plotlyjs="inline" if i == 0 else False)

@@ -84,7 +84,7 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
         trained.append(training)
     evaluations = _evaluate_all(params, run, evals, keys, cached, offline_episodes(params, root),
                                 pace if progress else None)
-    return write_report(evaluations, params, protocol(params, run), run.reports_dir)
+    return write_report(evaluations, params.eval, protocol(params, run), run.reports_dir)
 
 
 def _trains(cfg: StageParams) -> bool:

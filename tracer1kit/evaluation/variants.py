@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..params import Params, with_overrides
+from ..params import EvalParams, Params, with_overrides
 from ..training.preflight import STAGES
 
 TRAINED_VARIANTS: dict[str, tuple[dict[str, Any], str]] = {
@@ -72,11 +72,11 @@ def _training(base: Params, overrides: dict[str, Any], seed: int) -> Training:
     return Training(kept, seed)
 
 
-def check_variant_names(base: Params) -> None:
+def check_variant_names(eval_params: EvalParams) -> None:
     """``ValueError`` naming the key when ``eval.variants`` or ``eval.contrasts`` names an unknown variant."""
     known = SCRIPTED_VARIANTS + tuple(TRAINED_VARIANTS)
-    named = [("eval.variants", v) for v in base.eval.variants] + [
-        ("eval.contrasts", v) for pair in base.eval.contrasts for v in pair]
+    named = [("eval.variants", v) for v in eval_params.variants] + [
+        ("eval.contrasts", v) for pair in eval_params.contrasts for v in pair]
     for key, variant in named:
         if variant not in known:
             raise ValueError(f"{key}: unknown variant '{variant}' (allowed: {', '.join(known)})")
@@ -84,7 +84,7 @@ def check_variant_names(base: Params) -> None:
 
 def plan_evaluations(base: Params) -> list[Evaluation]:
     """Every evaluation the params ask for: the variants × training seeds, then each grid × seeds."""
-    check_variant_names(base)
+    check_variant_names(base.eval)
     evals: list[Evaluation] = []
     for seed in base.eval.training_seeds:
         for variant in base.eval.variants:
@@ -149,6 +149,6 @@ def training_dir(root: Path, training: Training) -> Path:
     return root / "trainings" / training.name
 
 
-def main_training_dir(params: Params, root: Path) -> Path:
-    """The sub-run of the unmodified params (the full TraceR1 training the notebooks show)."""
-    return training_dir(root, Training((), params.eval.training_seeds[0]))
+def main_training_dir(eval_params: EvalParams, root: Path) -> Path:
+    """The sub-run of the unmodified params (the full TraceR1 training the notebooks show): the first training seed's."""
+    return training_dir(root, Training((), eval_params.training_seeds[0]))

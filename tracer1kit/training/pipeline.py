@@ -53,7 +53,7 @@ def training_dataset(params: Params, run: RunDir, episodes_root: Path | None = N
     parquet``) or the run's expert episodes (generated here when missing)."""
     use_image = sees_images(params.model)
     if params.data.source == "parquet":
-        dataset = load_exported(params, Path(params.data.path), use_image=use_image)
+        dataset = load_exported(params.planner, Path(params.data.path), use_image=use_image)
         return dataset, f"data: {len(dataset)} training examples from {params.data.path} (horizon {params.planner.horizon})"
     root = ensure_expert_data(params, run, episodes_root)
     episodes = expert_episodes(params, root, "train")

@@ -34,10 +34,8 @@ class GroundedJudge:
     on the restored state (reset by seed, the reference prefix replayed by ``replay(task)``, a noise-free twin of
     the agent, so the state is the recorded one) so ``advanced`` is known."""
 
-    def __init__(self, params: Params, agents: Callable[[str], ToolAgent],
-                 env_factory: Callable[[str], Environment] | None = None,
+    def __init__(self, agents: Callable[[str], ToolAgent], env_factory: Callable[[str], Environment] | None = None,
                  replay: Callable[[str], ToolAgent] | None = None) -> None:
-        self.params = params
         self.agents = agents
         self.replay = replay or agents
         self.env_factory = env_factory
@@ -110,7 +108,7 @@ def default_judge(params: Params) -> GroundedJudge:
     noise-free twin."""
     live = ((lambda task: domain_of(task).make_env(task, params, screenshots=False))
             if params.grounded.mode == "live" else None)
-    return GroundedJudge(params, tool_agents(params, "train"), live, tool_agents(params, "replay"))
+    return GroundedJudge(tool_agents(params, "train"), live, tool_agents(params, "replay"))
 
 
 def train_stage2(params: Params, run: RunDir, dataset: Any, init_from: str | Path, *,
