@@ -251,3 +251,20 @@ def test_grid_plans_longer_than_the_cap_stop_training_before_any_step(tmp_path):
                                                  r"planner.horizon = 8"):
         train(grid, tmp_path / "run", ["sft"])
     assert not (tmp_path / "run" / "checkpoints" / "sft").exists()
+
+
+def test_evaluate_refuses_a_later_trainings_long_plans_before_the_first_training(tmp_path):
+    """The K = 8 point of a horizon grid is refused before the K = 2 training runs, not an hour into the study."""
+    from tracer1kit.evaluation import evaluate
+
+    grid = params(**{"env.tasks": [], "env.heldout_tasks": [], "tooluse.enabled": False,
+                     "grid.levels": ["BabyAI-BlockedUnlockPickup-v0"], "grid.train_seeds": [0, 1],
+                     "grid.test_seeds": [2000], "grid.image": False, "planner.horizon": 2, "planner.prompt": "compact",
+                     "planner.instructions": False, "planner.max_new_tokens": 96,
+                     "train.stage1.max_completion_length": 200, "train.stage2.max_completion_length": 200,
+                     "train.sft.max_steps": 1, "train.stage1.max_steps": 1, "train.stage2.max_steps": 1,
+                     "eval.variants": ["expert"], "eval.horizons": [2, 8], "eval.contrasts": []})
+    with pytest.raises(TrainingInputError, match=r"planner.max_new_tokens = 96: \d+ of \d+ reference plans at "
+                                                 r"planner.horizon = 8"):
+        evaluate(grid, tmp_path / "run", progress=False)
+    assert not list((tmp_path / "run").rglob("final"))

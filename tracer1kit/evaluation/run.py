@@ -23,7 +23,7 @@ from ..params import Params, StageParams
 from ..progress import KindProgress, log
 from ..runs import RunDir, append_jsonl
 from ..training.common import STAGES, final_dir
-from ..training.pipeline import train
+from ..training.pipeline import check_reference_plans, train, training_dataset
 from ..training.processes import refuse_several_processes
 from .offline import offline_states
 from .online import episode_record, run_jobs
@@ -71,6 +71,7 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     kind = {key: row_kind(ev) for ev, key in zip(evals, keys)}
     pace = KindProgress("evaluate", [(STAGE_KIND[stage], stage_params[training, stage].max_steps)
                                      for training, stage in computed] + [kind[k] for k in new], unit="part")
+    check_caps(params, run, root, computed)
     trained: list[Training] = []
     for number, (training, stages) in enumerate(needed.items(), start=1):
         target = training_dir(run.root, training)
@@ -85,6 +86,21 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
     evaluations = _evaluate_all(params, run, evals, keys, cached, offline_episodes(params, root),
                                 pace if progress else None)
     return write_report(evaluations, params.eval, protocol(params, run), run.reports_dir)
+
+
+def check_caps(params: Params, run: RunDir, root: Path, computed: list[tuple[Training, str]]) -> None:
+    """Every training still to compute, its reference plans against its token caps, before the first one starts
+    (a refusal in the fifth training would come after an hour of the first four)."""
+    stages: dict[Training, list[str]] = {}
+    for training, stage in computed:
+        stages.setdefault(training, []).append(stage)
+    checked: set[str] = set()
+    for training, names in stages.items():
+        trained = training.params(params)
+        key = trained.model_dump_json(include={"model", "planner", "data", "train"}) + " ".join(names)
+        if key not in checked:
+            checked.add(key)
+            check_reference_plans(trained, training_dataset(trained, run, root)[0]["reference"], names)
 
 
 def _trains(cfg: StageParams) -> bool:

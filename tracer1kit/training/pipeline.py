@@ -67,6 +67,12 @@ def training_dataset(params: Params, run: RunDir, episodes_root: Path | None = N
                      f"(horizon {params.planner.horizon})")
 
 
+def check_reference_plans(params: Params, references: Sequence[str], stages: Sequence[str] = STAGES) -> None:
+    """Refuse a token cap below the training's reference plans (:func:`check_plan_tokens`), before any step."""
+    check_plan_tokens(plan_token_lengths(params.model, references), plan_token_caps(params, stages),
+                      params.planner.horizon)
+
+
 def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *, resume: bool = False,
           episodes_root: Path | None = None) -> list[str]:
     """Train the requested stages in order into ``run_dir``; returns one summary line per stage.
@@ -88,8 +94,7 @@ def train(params: Params, run_dir: str | Path, stages: Sequence[str] = STAGES, *
         if is_main_process():
             run.save_params(params)
         dataset, line = training_dataset(params, run, episodes_root)
-    check_plan_tokens(plan_token_lengths(params.model, dataset["reference"]), plan_token_caps(params, stages),
-                      params.planner.horizon)
+    check_reference_plans(params, dataset["reference"], stages)
     lines = [line]
     trainers = {"sft": train_sft, "stage1": train_stage1, "stage2": train_stage2}
     for stage in stages:
