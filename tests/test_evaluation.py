@@ -124,6 +124,29 @@ def test_contrasts_pair_units_by_seed_and_skip_forecast_metrics_across_horizons(
     assert gui.difference.n == 10 and gui.p_value == pytest.approx(0.109375)
 
 
+def test_each_grid_point_is_contrasted_with_the_base_point_in_its_grid_section():
+    """A grid point's difference from the params' own value carries its paired interval and verdict."""
+    from tracer1kit.evaluation.report import results_markdown
+    from tracer1kit.evaluation.results import grid_contrasts
+    from tracer1kit.params import EvalParams
+
+    evals = [_evaluation("tracer1", 0, [True] * 9 + [False], "gamma", 1.0),
+             _evaluation("tracer1", 0, [True] * 2 + [False] * 8, "gamma", 0.8),
+             _evaluation("tracer1", 0, [True] * 2 + [False] * 8, "gamma", 0.6),
+             _evaluation("tracer1", 0, [False] * 10, "horizon", 1.0, horizon=1),
+             _evaluation("sft", 0, [False] * 10)]
+    found = grid_contrasts(evals, {"gamma": 0.8, "horizon": 3.0})  # no K = 3 point: the horizon grid has no base
+    assert [(c.name, c.metric) for c in found] == [("γ = 1 − γ = 0.8", "GUI success (held-out seeds)"),
+                                                   ("γ = 0.6 − γ = 0.8", "GUI success (held-out seeds)")]
+    assert found[0].difference.value == pytest.approx(0.7) and (found[0].a_only, found[0].b_only) == (7, 0)
+    assert found[1].verdict.startswith("identical")
+    markdown = results_markdown(table(evals, ["gui_success"]), [], EvalParams(contrasts=[]), metrics=["gui_success"],
+                                grid_found=found)
+    gamma = markdown[markdown.index("## Grid: gamma"):]
+    assert gamma.index("- γ = 1 − γ = 0.8 on GUI success") < gamma.index("| full TraceR1, γ = 0.6")
+    assert "−" not in markdown[markdown.index("## Grid: horizon"):]
+
+
 def test_trainings_reuse_the_stages_they_share_with_a_twin(tmp_path):
     from tracer1kit.evaluation import reuse_stages
     from tracer1kit.evaluation.variants import Training, training_dir

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from ..params import EvalParams
 from ..runs import atomic_write_text
-from .results import METRICS, TABLE_METRICS, best_rows, contrasts, resolution, table
+from .results import GRID_LABELS, METRICS, TABLE_METRICS, best_rows, contrasts, grid_contrasts, resolution, table
 from .stats import Contrast
 
 Record = dict[str, Any]
@@ -142,9 +142,10 @@ def figure_groups(figs: dict[str, Any]) -> dict[str, Any]:
 
 
 def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], eval_params: EvalParams,
-                     protocol: dict[str, Any] | None = None, metrics: Sequence[str] = TABLE_METRICS) -> str:
-    """The report as markdown: contrasts first, then the variants table and what it can resolve, the grids, and
-    the protocol when given."""
+                     protocol: dict[str, Any] | None = None, metrics: Sequence[str] = TABLE_METRICS,
+                     grid_found: Sequence[Contrast] = ()) -> str:
+    """The report as markdown: contrasts first, then the variants table and what it can resolve, the grids (each
+    with its points' contrasts against the base point, ``grid_found``), and the protocol when given."""
     variants = grid_points(rows)
     evaluated = {r["variant"] for r in variants}
     missing = [f"{a} − {b}" for a, b in eval_params.contrasts if not {a, b} <= evaluated]
@@ -153,7 +154,10 @@ def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], eval_par
     sections = [("Contrasts", "\n".join(lines) or "no named contrast was evaluated"),
                 ("Variants", markdown_table(rows, metrics)
                  + (f"\n\nWhat this table can resolve: {resolution(variants)}." if variants else ""))]
-    sections += [(f"Grid: {g}", markdown_table(rows, metrics, g)) for g in grid_names(rows)]
+    for g in grid_names(rows):
+        mine = [c for c in grid_found if c.b.startswith(f"{GRID_LABELS.get(g, g)} = ")]
+        sections.append((f"Grid: {g}", "\n".join(contrast_lines(mine) + [""] if mine else [])
+                         + markdown_table(rows, metrics, g)))
     if protocol:
         sections.append(("Protocol", "\n".join(f"- **{k}**: {v}" for k, v in protocol.items())))
     return "\n\n".join(f"## {title}\n\n{body}" for title, body in sections)
@@ -189,11 +193,12 @@ def _bold(text: str) -> str:
 
 
 def write_report(evaluations: Sequence[Record], eval_params: EvalParams, protocol: dict[str, Any], out_dir: Path,
-                 metrics: Sequence[str] = TABLE_METRICS) -> Path:
+                 metrics: Sequence[str] = TABLE_METRICS, grid_bases: dict[str, float] | None = None) -> Path:
     """Write every results file (see the module docstring); return report.html."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = table(evaluations, metrics)
     found = contrasts(evaluations, eval_params.contrasts)
+    grid_found = grid_contrasts(evaluations, grid_bases or {})
     ident = ("label", "variant", "grid", "grid_value", "seed")
     atomic_write_text(out_dir / "results.csv", to_csv(flat(rows, metrics)))
     atomic_write_text(out_dir / "results_by_seed.csv", to_csv([
@@ -201,12 +206,12 @@ def write_report(evaluations: Sequence[Record], eval_params: EvalParams, protoco
     atomic_write_text(out_dir / "contrasts.csv", to_csv([
         {"contrast": c.name, "metric": c.metric, "difference": c.difference.value, "low": c.difference.low,
          "high": c.difference.high, "pairs": c.difference.n, "p_value": c.p_value, "a_only": c.a_only,
-         "b_only": c.b_only, "mdd": c.mdd, "verdict": c.verdict} for c in found]))
+         "b_only": c.b_only, "mdd": c.mdd, "verdict": c.verdict} for c in [*found, *grid_found]]))
     for kind in ("episodes", "states"):
         atomic_write_text(out_dir / f"{kind}.csv", to_csv([
             {**{k: ev[k] for k in ident}, **{k: json.dumps(v) if isinstance(v, list) else v for k, v in r.items()}}
             for ev in evaluations for r in ev[kind]]))
-    markdown = results_markdown(rows, found, eval_params, protocol, metrics)
+    markdown = results_markdown(rows, found, eval_params, protocol, metrics, grid_found)
     atomic_write_text(out_dir / "results.md", f"# Results\n\n{markdown}\n")
     plots = "".join(f"<h3>{escape(name)}</h3>" + fig.to_html(full_html=False,
                                                             include_plotlyjs="inline" if i == 0 else False)

@@ -182,24 +182,48 @@ def contrasts(evaluations: Sequence[Record], named: Sequence[Sequence[str]],
     variants = [ev for ev in evaluations if not ev.get("grid")]
     out = []
     for a_name, b_name in named:
-        a = [ev for ev in variants if ev["variant"] == a_name]
-        b = [ev for ev in variants if ev["variant"] == b_name]
-        if not a or not b:
-            continue
-        same_horizon = a[0].get("horizon") == b[0].get("horizon")
-        for name in metrics:
-            metric = METRICS[name]
-            if not (metric.first_step or same_horizon):
-                continue  # forecast positions beyond step 1 mean different things under different K
-            pairs = []
-            for ev in a:
-                others = [o for o in b if o["seed"] == ev["seed"]] or b[:1]
-                pairs += pair_up([r for r in ev[metric.source] if metric.select(r)],
-                                 [r for r in others[0][metric.source] if metric.select(r)],
-                                 _unit, lambda r: _mean(metric.units(r)), _block)
-            if pairs:
-                out.append(paired_contrast(f"{a_name} − {b_name}", metric.label, a_name, b_name, pairs,
-                                           metric.binary))
+        out += _paired(a_name, b_name, [ev for ev in variants if ev["variant"] == a_name],
+                       [ev for ev in variants if ev["variant"] == b_name], metrics)
+    return out
+
+
+def grid_contrasts(evaluations: Sequence[Record], bases: dict[str, float],
+                   metrics: Sequence[str] = CONTRAST_METRICS) -> list[Contrast]:
+    """Each grid point against its grid's base point (the params' own value, ``bases[grid]``), paired as
+    :func:`contrasts` pairs variants: ``γ = 1 − γ = 0.8``."""
+    out = []
+    for grid in dict.fromkeys(ev["grid"] for ev in evaluations if ev.get("grid")):
+        points = [ev for ev in evaluations if ev.get("grid") == grid]
+        base = [ev for ev in points if ev["grid_value"] == bases.get(grid)]
+        for value in dict.fromkeys(ev["grid_value"] for ev in points if ev not in base):
+            a = [ev for ev in points if ev["grid_value"] == value]
+            out += _paired(_point(grid, value), _point(grid, base[0]["grid_value"]) if base else "", a, base, metrics)
+    return out
+
+
+def _point(grid: str, value: float) -> str:
+    return f"{GRID_LABELS.get(grid, grid)} = {value:g}"
+
+
+def _paired(a_name: str, b_name: str, a: Sequence[Record], b: Sequence[Record],
+            metrics: Sequence[str]) -> list[Contrast]:
+    """A − B on every contrast metric both sides can be paired on (see :func:`contrasts`)."""
+    if not a or not b:
+        return []
+    same_horizon = a[0].get("horizon") == b[0].get("horizon")
+    out = []
+    for name in metrics:
+        metric = METRICS[name]
+        if not (metric.first_step or same_horizon):
+            continue  # forecast positions beyond step 1 mean different things under different K
+        pairs = []
+        for ev in a:
+            others = [o for o in b if o["seed"] == ev["seed"]] or b[:1]
+            pairs += pair_up([r for r in ev[metric.source] if metric.select(r)],
+                             [r for r in others[0][metric.source] if metric.select(r)],
+                             _unit, lambda r: _mean(metric.units(r)), _block)
+        if pairs:
+            out.append(paired_contrast(f"{a_name} − {b_name}", metric.label, a_name, b_name, pairs, metric.binary))
     return out
 
 

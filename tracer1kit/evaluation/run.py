@@ -29,7 +29,7 @@ from .offline import offline_states
 from .online import episode_record, run_jobs
 from .report import write_report
 from .store import CACHE, evaluation_key, identity, read_cache, row_params
-from .variants import (Evaluation, Training, plan_evaluations, same_until, training_dir, training_names,
+from .variants import (Evaluation, Training, grid_bases, plan_evaluations, same_until, training_dir, training_names,
                        trainings_needed)
 
 
@@ -85,7 +85,7 @@ def evaluate(params: Params, run_dir: str | Path, *, progress: bool = True) -> P
         trained.append(training)
     evaluations = _evaluate_all(params, run, evals, keys, cached, offline_episodes(params, root),
                                 pace if progress else None)
-    return write_report(evaluations, params.eval, protocol(params, run), run.reports_dir)
+    return write_report(evaluations, params.eval, protocol(params, run), run.reports_dir, grid_bases=grid_bases(params))
 
 
 def check_caps(params: Params, run: RunDir, root: Path, computed: list[tuple[Training, str]]) -> None:

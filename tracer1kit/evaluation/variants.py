@@ -66,6 +66,11 @@ def _value(params: Params, dotted: str) -> Any:
     return node
 
 
+def grid_bases(params: Params) -> dict[str, float]:
+    """Each grid's base point: the params' own value of the key it varies (``horizon`` → ``planner.horizon``)."""
+    return {grid: float(_value(params, key)) for grid, key in GRIDS.items()}
+
+
 def _training(base: Params, overrides: dict[str, Any], seed: int) -> Training:
     """Drop overrides equal to the base value so equal configurations coincide."""
     kept = tuple(sorted((k, v) for k, v in overrides.items() if _value(base, k) != v))
