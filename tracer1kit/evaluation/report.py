@@ -156,8 +156,8 @@ def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], eval_par
                  + (f"\n\nWhat this table can resolve: {resolution(variants)}." if variants else ""))]
     for g in grid_names(rows):
         mine = [c for c in grid_found if c.b.startswith(f"{GRID_LABELS.get(g, g)} = ")]
-        sections.append((f"Grid: {g}", "\n".join(contrast_lines(mine) + [""] if mine else [])
-                         + markdown_table(rows, metrics, g)))
+        lead = "\n".join(contrast_lines(mine)) + "\n\n" if mine else ""
+        sections.append((f"Grid: {g}", lead + markdown_table(rows, metrics, g)))
     if protocol:
         sections.append(("Protocol", "\n".join(f"- **{k}**: {v}" for k, v in protocol.items())))
     return "\n\n".join(f"## {title}\n\n{body}" for title, body in sections)
