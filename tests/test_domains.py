@@ -104,12 +104,13 @@ def corridor():
 
 def corridor_params(**overrides) -> Params:
     base = {"env.tasks": [], "env.train_seeds": list(range(12)), "env.val_seeds": [100], "env.test_seeds": [200, 201, 202, 203],
-            "env.max_steps": 6, "tooluse.enabled": False, "planner.horizon": 2, "planner.max_new_tokens": 48,
+            "env.max_steps": 6, "tooluse.enabled": False, "planner.horizon": 2, "planner.max_new_tokens": 64,
+            "planner.instructions": False,
             "train.sft.max_steps": 4, "train.sft.per_device_batch_size": 4,
             "train.stage1.max_steps": 1, "train.stage1.per_device_batch_size": 4, "train.stage1.num_generations": 2,
-            "train.stage1.max_completion_length": 32,
+            "train.stage1.max_completion_length": 64,
             "train.stage2.max_steps": 1, "train.stage2.per_device_batch_size": 4, "train.stage2.num_generations": 2,
-            "train.stage2.max_completion_length": 32,
+            "train.stage2.max_completion_length": 64,
             "eval.variants": ["expert", "tracer1"], "eval.horizons": [2], "eval.episodes_per_task": 4,
             "eval.contrasts": [["tracer1", "expert"]]}
     return with_overrides(Params(), {**base, **overrides})

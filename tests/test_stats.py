@@ -124,6 +124,16 @@ def test_the_readme_resolution_table_matches_the_params_files():
             assert cells[2] == shown(mdd_unpaired(n)), (name, cells[2])
             if cells[3] != "none":
                 assert cells[3] == " / ".join(shown(mdd_paired(n, d)) for d in (0.1, 0.2, 0.3)), (name, cells[3])
+    grid_rows = [line for line in section.split("Grid success, the same way")[1].split("\n\n")[1].splitlines()[2:]]
+    assert len(grid_rows) >= 2
+    for row in grid_rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        params = load_params(repo / "params" / re.findall(r"`([^`]+\.yaml)`", cells[0])[0])
+        sizes = (len(params.grid.levels), len(params.grid.test_seeds), len(params.eval.training_seeds))
+        n = sizes[0] * sizes[1] * sizes[2]
+        assert cells[1].startswith(" × ".join(map(str, sizes)) + f" = {n}"), cells[1]
+        assert cells[2] == shown(mdd_unpaired(n)) and cells[3] == " / ".join(
+            shown(mdd_paired(n, d)) for d in (0.1, 0.2, 0.3)), cells
 
 
 Z = 1.959963984540054 + 0.8416212335729143       # z(1 − α/2) + z(power) at α = 0.05, power 0.8

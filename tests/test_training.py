@@ -109,7 +109,7 @@ def test_smollm2_text_only_lora_sft_and_grpo_step(tmp_path):
     params = tiny_params(**{
         "model.spec": "smollm2-135m", "model.lora.enabled": True, "model.lora.target_modules": ["q_proj", "v_proj"],
         "train.sft.max_steps": 2, "train.sft.per_device_batch_size": 4, "train.sft.learning_rate": 0.001,
-        "train.stage1.max_steps": 1, "train.stage1.max_completion_length": 24, "train.stage2.enabled": False})
+        "train.stage1.max_steps": 1, "train.stage1.max_completion_length": 48, "train.stage2.enabled": False})
     lines = train(params, tmp_path / "run", episodes_root=root)
     assert "sft: 2 steps" in lines[1] and "unchanged" not in lines[1]
     assert "stage1: 1 steps" in lines[2]

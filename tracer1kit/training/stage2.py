@@ -22,7 +22,7 @@ from ..agents.feedback import ground_step, step_feedback
 from ..domains.registry import domain_of, tool_agents
 from ..envs.base import Environment, Transition
 from ..episodes import Feedback, observation_from_json
-from ..params import Params
+from ..params import GroundedRewardParams, Params
 from ..rewards import GROUNDED_TERMS, grounded_reward, grounded_weights
 from ..runs import RunDir
 from .grpo import record_samples, run_grpo_stage
@@ -76,11 +76,10 @@ class GroundedJudge:
         self.envs.clear()
 
 
-def stage2_reward_funcs(judge: GroundedJudge) -> tuple[list[Callable], list[float]]:
+def stage2_reward_funcs(judge: GroundedJudge, params: GroundedRewardParams) -> tuple[list[Callable], list[float]]:
     """TRL reward functions, one per grounded term with a weight (``advanced`` only in live mode), weighted by
     :func:`~tracer1kit.rewards.grounded_weights`: TRL's weighted sum is :func:`~tracer1kit.rewards.grounded_reward`'s
     total."""
-    params = judge.params.grounded
     weights = grounded_weights(params)
     active = [t for t in GROUNDED_TERMS if weights[t] > 0]
 
@@ -114,7 +113,7 @@ def default_judge(params: Params) -> GroundedJudge:
 def train_stage2(params: Params, run: RunDir, dataset: Any, init_from: str | Path, *,
                  resume: bool = False, judge: GroundedJudge | None = None) -> StageResult:
     judge = judge or default_judge(params)
-    funcs, weights = stage2_reward_funcs(judge)
+    funcs, weights = stage2_reward_funcs(judge, params.grounded)
 
     def describe(text: str, i: int, observation: list[str], reference: list[str], task: list[str],
                  seed: list[int], prefix: list[str], **_: Any) -> dict[str, float]:
