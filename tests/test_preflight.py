@@ -228,6 +228,9 @@ def test_a_cap_below_any_reference_plan_is_refused_naming_exactly_the_short_caps
     assert all(f"{name} = {caps[name]}" in message for name in short)
     assert not any(f"{name} = " in message for name in caps if name not in short)
     assert f"the longest {max(lengths)} tokens" in message and "planner.horizon = 4" in message
+    over = sum(length > min(caps[name] for name in short) for length in lengths)
+    assert f": {over} of {len(lengths)} reference plans" in message
+    assert f"mean {sum(lengths) / len(lengths):.0f})" in message and f"raise {' and '.join(short)} to" in message
 
 
 def test_the_plan_caps_are_evaluation_and_each_enabled_grpo_stage():

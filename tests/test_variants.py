@@ -91,6 +91,13 @@ def test_sft_is_shared_across_reward_and_grpo_settings_only():
                       Training((("planner.horizon", 1),), 0), "sft")
 
 
+def test_each_grid_is_based_at_the_params_own_value():
+    from tracer1kit.evaluation.variants import grid_bases
+
+    based = grid_bases(params(**{"planner.horizon": 5, "reward.gamma": 0.7, "reward.weights.repetition": 0.1}))
+    assert based == {"horizon": 5.0, "gamma": 0.7, "repetition": 0.1}
+
+
 def test_stage1_is_shared_across_stage2_settings_only():
     base = Training((), 0)
     assert same_until(base, Training((("train.stage2.beta", 0.1), ("grounded.matched", 0.5)), 0), "stage1")
