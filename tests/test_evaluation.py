@@ -136,12 +136,14 @@ def test_each_grid_point_is_contrasted_with_the_base_point_in_its_grid_section()
              _evaluation("tracer1", 0, [False] * 10, "horizon", 1.0, horizon=1),
              _evaluation("sft", 0, [False] * 10)]
     found = grid_contrasts(evals, {"gamma": 0.8, "horizon": 3.0})  # no K = 3 point: the horizon grid has no base
+    assert found["horizon"] == []
+    found = found["gamma"]
     assert [(c.name, c.metric) for c in found] == [("γ = 1 − γ = 0.8", "GUI success (held-out seeds)"),
                                                    ("γ = 0.6 − γ = 0.8", "GUI success (held-out seeds)")]
     assert found[0].difference.value == pytest.approx(0.7) and (found[0].a_only, found[0].b_only) == (7, 0)
     assert found[1].verdict.startswith("identical")
     markdown = results_markdown(table(evals, ["gui_success"]), [], EvalParams(contrasts=[]), metrics=["gui_success"],
-                                grid_found=found)
+                                grid_found={"gamma": found})
     gamma = markdown[markdown.index("## Grid: gamma"):]
     assert gamma.index("- γ = 1 − γ = 0.8 on GUI success") < gamma.index("| full TraceR1, γ = 0.6")
     assert "−" not in markdown[markdown.index("## Grid: horizon"):]

@@ -142,8 +142,8 @@ def card_record(folder: Path) -> dict[str, Any]:
 
 
 def load_exported(planner: PlannerParams, folder: Path, split: str = "train", *, use_image: bool):
-    """The ``split`` of an exported folder as a ``datasets.Dataset`` for training with these ``planner`` settings, after checking
-    that its prompts were built as these params and this model would build them (``use_image``)."""
+    """The ``split`` of an exported folder as a ``datasets.Dataset`` for training with these ``planner`` settings,
+    after checking that its prompts were built as these settings and this model (``use_image``) would build them."""
     import datasets
 
     record = card_record(folder)

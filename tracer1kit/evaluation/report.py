@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 from ..params import EvalParams
 from ..runs import atomic_write_text
-from .results import GRID_LABELS, METRICS, TABLE_METRICS, best_rows, contrasts, grid_contrasts, resolution, table
+from .results import METRICS, TABLE_METRICS, best_rows, contrasts, grid_contrasts, resolution, table
 from .stats import Contrast
 
 Record = dict[str, Any]
@@ -143,7 +143,7 @@ def figure_groups(figs: dict[str, Any]) -> dict[str, Any]:
 
 def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], eval_params: EvalParams,
                      protocol: dict[str, Any] | None = None, metrics: Sequence[str] = TABLE_METRICS,
-                     grid_found: Sequence[Contrast] = ()) -> str:
+                     grid_found: dict[str, list[Contrast]] | None = None) -> str:
     """The report as markdown: contrasts first, then the variants table and what it can resolve, the grids (each
     with its points' contrasts against the base point, ``grid_found``), and the protocol when given."""
     variants = grid_points(rows)
@@ -155,7 +155,7 @@ def results_markdown(rows: Sequence[Record], found: Sequence[Contrast], eval_par
                 ("Variants", markdown_table(rows, metrics)
                  + (f"\n\nWhat this table can resolve: {resolution(variants)}." if variants else ""))]
     for g in grid_names(rows):
-        mine = [c for c in grid_found if c.b.startswith(f"{GRID_LABELS.get(g, g)} = ")]
+        mine = (grid_found or {}).get(g, [])
         lead = "\n".join(contrast_lines(mine)) + "\n\n" if mine else ""
         sections.append((f"Grid: {g}", lead + markdown_table(rows, metrics, g)))
     if protocol:
@@ -206,7 +206,8 @@ def write_report(evaluations: Sequence[Record], eval_params: EvalParams, protoco
     atomic_write_text(out_dir / "contrasts.csv", to_csv([
         {"contrast": c.name, "metric": c.metric, "difference": c.difference.value, "low": c.difference.low,
          "high": c.difference.high, "pairs": c.difference.n, "p_value": c.p_value, "a_only": c.a_only,
-         "b_only": c.b_only, "mdd": c.mdd, "verdict": c.verdict} for c in [*found, *grid_found]]))
+         "b_only": c.b_only, "mdd": c.mdd, "verdict": c.verdict}
+        for c in [*found, *(c for points in grid_found.values() for c in points)]]))
     for kind in ("episodes", "states"):
         atomic_write_text(out_dir / f"{kind}.csv", to_csv([
             {**{k: ev[k] for k in ident}, **{k: json.dumps(v) if isinstance(v, list) else v for k, v in r.items()}}

@@ -130,7 +130,7 @@ def label(row: Record) -> str:
     """A row's name for people: ``full TraceR1`` or ``full TraceR1, γ = 0.6``."""
     name = VARIANT_LABELS.get(row["variant"], row["variant"])
     if row.get("grid"):
-        name += f", {GRID_LABELS.get(row['grid'], row['grid'])} = {row['grid_value']:g}"
+        name += ", " + point_label(row["grid"], row["grid_value"])
     return name
 
 
@@ -188,20 +188,21 @@ def contrasts(evaluations: Sequence[Record], named: Sequence[Sequence[str]],
 
 
 def grid_contrasts(evaluations: Sequence[Record], bases: dict[str, float],
-                   metrics: Sequence[str] = CONTRAST_METRICS) -> list[Contrast]:
-    """Each grid point against its grid's base point (the params' own value, ``bases[grid]``), paired as
-    :func:`contrasts` pairs variants: ``γ = 1 − γ = 0.8``."""
-    out = []
+                   metrics: Sequence[str] = CONTRAST_METRICS) -> dict[str, list[Contrast]]:
+    """Per grid, each point against the grid's base point (the params' own value, ``bases[grid]``), paired as
+    :func:`contrasts` pairs variants: ``γ = 1 − γ = 0.8``; no contrast for a grid without its base point."""
+    out: dict[str, list[Contrast]] = {}
     for grid in dict.fromkeys(ev["grid"] for ev in evaluations if ev.get("grid")):
         points = [ev for ev in evaluations if ev.get("grid") == grid]
         base = [ev for ev in points if ev["grid_value"] == bases.get(grid)]
-        for value in dict.fromkeys(ev["grid_value"] for ev in points if ev not in base):
-            a = [ev for ev in points if ev["grid_value"] == value]
-            out += _paired(_point(grid, value), _point(grid, base[0]["grid_value"]) if base else "", a, base, metrics)
+        out[grid] = [c for value in dict.fromkeys(ev["grid_value"] for ev in points if ev not in base)
+                     for c in _paired(point_label(grid, value), point_label(grid, bases.get(grid, 0.0)),
+                                      [ev for ev in points if ev["grid_value"] == value], base, metrics)]
     return out
 
 
-def _point(grid: str, value: float) -> str:
+def point_label(grid: str, value: float) -> str:
+    """A grid point for people: ``γ = 0.6``, ``K = 4``."""
     return f"{GRID_LABELS.get(grid, grid)} = {value:g}"
 
 
